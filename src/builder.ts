@@ -1,0 +1,94 @@
+/** The Pothos builder and its plugins. Defines no types (see src/schema/). */
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { Context } from './context.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from './errors.js';
+import type PrismaTypes from './generated/pothos-types.js';
+import { getDatamodel } from './generated/pothos-types.js';
+import { idPrefix, ID_PREFIXES } from './ids.js';
+import { isModPlus, isAdminPlus } from './auth/roles.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+  };
+  AuthScopes: {
+    /** Any valid credential. */
+    authenticated: boolean;
+    /** An account session (the people who run apps on Parley). */
+    account: boolean;
+    /** A SECRET API key of an app (server to server). */
+    secretKey: boolean;
+    /** A user token of an active app user. */
+    user: boolean;
+    /** A user with role MOD, ADMIN or OWNER. */
+    mod: boolean;
+    /** A user with role ADMIN or OWNER. */
+    admin: boolean;
+  };
+}>({
+  plugins: [ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  defaultInputFieldRequiredness: false,
+  prisma: {
+    client: (ctx) => ctx.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: true,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: null,
+  },
+  relay: {
+    // Our ids are already prefixed and opaque, so they are used as global ids unchanged.
+    encodeGlobalID: (_typename, id) => String(id),
+    decodeGlobalID: (globalID) => {
+      const prefix = idPrefix(globalID);
+      return { typename: prefix ? ID_PREFIXES[prefix] : 'Unknown', id: globalID };
+    },
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodesOnConnection: false,
+  },
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      authenticated: ctx.viewer.kind !== 'anonymous',
+      account: ctx.viewer.kind === 'account',
+      secretKey: ctx.viewer.kind === 'secretKey',
+      user: ctx.viewer.kind === 'user',
+      mod: ctx.viewer.kind === 'user' && isModPlus(ctx.viewer.user.role),
+      admin: ctx.viewer.kind === 'user' && isAdminPlus(ctx.viewer.user.role),
+    }),
+    unauthorizedError: (_parent, ctx) =>
+      ctx.viewer.kind === 'anonymous' ? new UnauthenticatedError() : new ForbiddenError('This credential may not do that'),
+  },
+  errors: {
+    defaultTypes: [NotFoundError, ForbiddenError, ValidationError, ConflictError, UnauthenticatedError],
+    directResult: true,
+    unsafelyHandleInputErrors: true,
+    defaultUnionOptions: {
+      name: ({ fieldName }) => `${fieldName.charAt(0).toUpperCase()}${fieldName.slice(1)}Result`,
+    },
+  },
+  validation: {
+    validationError: (result) =>
+      new ValidationError(
+        result.issues.map((i) => i.message).join('; '),
+        result.issues.map((i) => ({
+          path: (i.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)),
+          message: i.message,
+        })),
+      ),
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);

@@ -1,0 +1,11 @@
+/** Assembles the schema from the domain modules. Importing a module registers its types and fields. */
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from '../builder.js';
+import './errors.js';
+import './user.js';
+import './viewer.js';
+
+builder.queryType({});
+builder.mutationType({});
+
+export const schema = lexicographicSortSchema(builder.toSchema());

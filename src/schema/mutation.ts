@@ -1,0 +1,42 @@
+/**
+ * One helper for the house mutation convention: `name(input: NameInput!): NameResult!`, where
+ * `NameResult = NamePayload | NotFoundError | ForbiddenError | ValidationError | ConflictError | UnauthenticatedError`.
+ * Resolvers stay thin: they call a service and return what the payload exposes.
+ */
+import type { FieldMap, InputFieldMap, InputShapeFromFields, SchemaTypes } from '@pothos/core';
+import { builder } from '../builder.js';
+import type { Context } from '../context.js';
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+type AuthScopes = Types extends SchemaTypes ? Types['AuthScopes'] : never;
+
+export interface MutationSpec<Fields extends InputFieldMap, Shape extends object> {
+  description: string;
+  /** Credentials allowed to call it (any of them); failures become UnauthenticatedError / ForbiddenError. */
+  authScopes?: Partial<{ [K in keyof AuthScopes]: boolean }>;
+  input: (t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) => Fields;
+  payload: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, Shape>) => FieldMap;
+  resolve: (input: InputShapeFromFields<Fields>, ctx: Context) => Promise<Shape>;
+}
+
+const capitalize = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
+
+/** Defines a mutation with its input type, payload type and result union. */
+export function defineMutation<Fields extends InputFieldMap, Shape extends object>(
+  name: string,
+  spec: MutationSpec<Fields, Shape>,
+): void {
+  const Name = capitalize(name);
+  const Input = builder.inputType(`${Name}Input`, { fields: spec.input });
+  const Payload = builder.objectRef<Shape>(`${Name}Payload`).implement({ fields: spec.payload });
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: Payload,
+      description: spec.description,
+      args: { input: t.arg({ type: Input, required: true }) },
+      ...(spec.authScopes ? { authScopes: spec.authScopes } : {}),
+      errors: {},
+      resolve: (_root, args, ctx) => spec.resolve(args.input as InputShapeFromFields<Fields>, ctx),
+    }),
+  );
+}

@@ -17,7 +17,6 @@ export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
   DefaultFieldNullability: false;
-  DefaultInputFieldRequiredness: false;
   Scalars: {
     ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date };
@@ -39,7 +38,6 @@ export const builder = new SchemaBuilder<{
 }>({
   plugins: [ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
-  defaultInputFieldRequiredness: false,
   prisma: {
     client: (ctx) => ctx.prisma,
     dmmf: getDatamodel(),

@@ -71,15 +71,10 @@ export interface Connection<T> {
 }
 
 /**
- * Builds a connection from rows fetched with `size + 1` rows in reading order (reversed order when backward).
- * `more` says whether rows exist on the far side of the opposite bound (after the `before` cursor, etc.).
+ * Builds a connection from up to `size + 1` rows in reading order (newest-first when backward). The extra row only
+ * tells that there is more in the reading direction; the opposite side is assumed to exist when a cursor bounds it.
  */
-export function toConnection<T>(
-  req: PageRequest,
-  rows: T[],
-  keyOf: (row: T) => CursorKey,
-  opts: { moreBeyondStart?: boolean; moreBeyondEnd?: boolean } = {},
-): Connection<T> {
+export function toConnection<T>(req: PageRequest, rows: T[], keyOf: (row: T) => CursorKey): Connection<T> {
   const hasMore = rows.length > req.size;
   const page = rows.slice(0, req.size);
   if (req.backward) page.reverse();
@@ -87,8 +82,8 @@ export function toConnection<T>(
   return {
     edges,
     pageInfo: {
-      hasNextPage: req.backward ? (opts.moreBeyondEnd ?? req.before != null) : hasMore,
-      hasPreviousPage: req.backward ? hasMore : (opts.moreBeyondStart ?? req.after != null),
+      hasNextPage: req.backward ? req.before != null : hasMore,
+      hasPreviousPage: req.backward ? hasMore : req.after != null,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },

@@ -15,7 +15,8 @@ export interface MutationSpec<Fields extends InputFieldMap, Shape extends object
   /** Credentials allowed to call it (any of them); failures become UnauthenticatedError / ForbiddenError. */
   authScopes?: Partial<{ [K in keyof AuthScopes]: boolean }>;
   input: (t: PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>) => Fields;
-  payload: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, Shape>) => FieldMap;
+  /** Write `resolve` before `payload` in the spec object: TypeScript infers the payload shape from `resolve`. */
+  payload: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, NoInfer<Shape>>) => FieldMap;
   resolve: (input: InputShapeFromFields<Fields>, ctx: Context) => Promise<Shape>;
 }
 
@@ -36,7 +37,8 @@ export function defineMutation<Fields extends InputFieldMap, Shape extends objec
       args: { input: t.arg({ type: Input, required: true }) },
       ...(spec.authScopes ? { authScopes: spec.authScopes } : {}),
       errors: {},
-      resolve: (_root, args, ctx) => spec.resolve(args.input as InputShapeFromFields<Fields>, ctx),
+      // Pothos cannot follow the generic input shape through the ref; the input type was built from `spec.input`.
+      resolve: (_root, args, ctx) => spec.resolve((args as { input: InputShapeFromFields<Fields> }).input, ctx) as never,
     }),
   );
 }

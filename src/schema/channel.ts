@@ -1,0 +1,126 @@
+/** Channels: the Channel node, channel(id), channels, and the channel mutations. */
+import { builder } from '../builder.js';
+import {
+  addChannelMembers,
+  createChannel,
+  joinChannel,
+  leaveChannel,
+  listChannelMembers,
+  updateChannel,
+} from '../services/channel.js';
+import { visibleChannelWhere } from '../services/visibility.js';
+import { pageRequest } from './connection.js';
+import { defineMutation } from './mutation.js';
+import { UserNode } from './user.js';
+import { safeText } from './validators.js';
+
+export const VisibilityEnum = builder.enumType('Visibility', {
+  values: {
+    MEMBER: { description: 'Members see threads; others see only that the channel exists.' },
+    ANYONE: { description: 'Any user of the app may read its threads; only members post.' },
+    HIDDEN: { description: 'Invisible to non-members.' },
+  } as const,
+});
+
+export const ChannelNode = builder.prismaNode('Channel', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, AND: [visibleChannelWhere(ctx.viewer)] }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    visibility: t.expose('visibility', { type: VisibilityEnum }),
+    autoJoin: t.exposeBoolean('autoJoin'),
+    direct: t.exposeBoolean('direct'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    viewerIsMember: t.boolean({
+      resolve: async (c, _a, ctx) =>
+        ctx.viewer.kind === 'user' &&
+        (await ctx.prisma.channelMember.count({ where: { channelId: c.id, userId: ctx.viewer.user.id } })) > 0,
+    }),
+    members: t.connection({
+      type: UserNode,
+      description: 'Members of the channel, by user id.',
+      resolve: (c, args, ctx) => listChannelMembers(ctx, c.id, pageRequest(args, ['s'])),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  channel: t.prismaField({
+    type: 'Channel',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _r, { id }, ctx) =>
+      ctx.prisma.channel.findFirst({ ...query, where: { id, ...visibleChannelWhere(ctx.viewer) } }),
+  }),
+  channels: t.prismaField({
+    type: ['Channel'],
+    description: 'Channels of the app the viewer may see (HIDDEN ones only to members), by name; at most 1,000.',
+    resolve: (query, _r, _a, ctx) =>
+      ctx.prisma.channel.findMany({
+        ...query,
+        where: visibleChannelWhere(ctx.viewer),
+        orderBy: [{ name: 'asc' }, { id: 'asc' }],
+        take: 1000,
+      }),
+  }),
+}));
+
+const channelFields = {
+  name: safeText(1, 100),
+  description: safeText(0, 2000),
+};
+
+defineMutation('createChannel', {
+  description: 'Creates a channel (MOD+ or SECRET key; direct channels: any user). The creating user joins it.',
+  authScopes: { user: true, secretKey: true },
+  input: (t) => ({
+    name: t.string({ required: true, validate: channelFields.name }),
+    description: t.string({ validate: channelFields.description }),
+    visibility: t.field({ type: VisibilityEnum }),
+    autoJoin: t.boolean(),
+    direct: t.boolean({ description: 'A direct-message channel: always HIDDEN, starts with `memberIds`.' }),
+    memberIds: t.idList(),
+  }),
+  resolve: async (input, ctx) => ({ channel: await createChannel(ctx, input) }),
+  payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
+});
+
+defineMutation('updateChannel', {
+  description: 'Updates a channel (MOD+). `deleted: true` only when it has no live threads (else ConflictError).',
+  authScopes: { user: true, secretKey: true },
+  input: (t) => ({
+    id: t.id({ required: true }),
+    name: t.string({ validate: channelFields.name }),
+    description: t.string({ validate: channelFields.description }),
+    visibility: t.field({ type: VisibilityEnum }),
+    autoJoin: t.boolean(),
+    deleted: t.boolean(),
+  }),
+  resolve: async (input, ctx) => ({ channel: await updateChannel(ctx, input) }),
+  payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
+});
+
+defineMutation('joinChannel', {
+  description: 'Joins a MEMBER or ANYONE channel. HIDDEN channels are joined only by being added.',
+  authScopes: { user: true },
+  input: (t) => ({ channelId: t.id({ required: true }) }),
+  resolve: async (input, ctx) => ({ channel: await joinChannel(ctx, input.channelId) }),
+  payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
+});
+
+defineMutation('leaveChannel', {
+  description: 'Leaves a channel.',
+  authScopes: { user: true },
+  input: (t) => ({ channelId: t.id({ required: true }) }),
+  resolve: async (input, ctx) => ({ channel: await leaveChannel(ctx, input.channelId) }),
+  payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
+});
+
+defineMutation('addChannelMembers', {
+  description: 'Adds users to a channel (MOD+ or SECRET key; members of a direct channel may add people).',
+  authScopes: { user: true, secretKey: true },
+  input: (t) => ({ channelId: t.id({ required: true }), userIds: t.idList({ required: true }) }),
+  resolve: async (input, ctx) => ({ channel: await addChannelMembers(ctx, input.channelId, input.userIds) }),
+  payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
+});

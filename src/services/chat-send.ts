@@ -1,0 +1,129 @@
+/**
+ * sendChat, the hottest path: one SQL statement (a data-modifying CTE) checks the author may post, bumps the
+ * thread's seq counters under its row lock (so commit order == seq order, gap-free), inserts the chat, its event-log
+ * row, the participant row and the author's read state. Only a failure path costs a second query (to tell
+ * NotFound from Forbidden, or to return the stored chat of an idempotent retry).
+ */
+import { Prisma, type Chat } from '../generated/prisma/client.js';
+import type { Context } from '../context.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
+import { newId } from '../ids.js';
+import { publishHint } from '../pubsub.js';
+import { sqlState } from '../errors.js';
+import { visibleThreadWhere } from './visibility.js';
+
+export interface SendChatInput {
+  threadId: string;
+  text: string;
+  clientId?: string | null;
+  replyToId?: string | null;
+}
+
+interface ChatRow {
+  id: string;
+  app_id: string;
+  thread_id: string;
+  seq: number;
+  author_id: string;
+  text: string;
+  client_id: string | null;
+  reply_to_id: string | null;
+  created_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  event_seq: number;
+}
+
+/** Maps a raw chat row to the Prisma model shape (the statement returns snake_case columns). */
+export function chatFromRow(r: Omit<ChatRow, 'event_seq'>): Chat {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    threadId: r.thread_id,
+    seq: Number(r.seq),
+    authorId: r.author_id,
+    text: r.text,
+    clientId: r.client_id,
+    replyToId: r.reply_to_id,
+    createdAt: r.created_at,
+    editedAt: r.edited_at,
+    deletedAt: r.deleted_at,
+  };
+}
+
+/** Sends a chat; a retry with the same clientId by the same author returns the stored chat and writes nothing. */
+export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat> {
+  const v = ctx.viewer;
+  if (v.kind !== 'user') throw new UnauthenticatedError('Sending needs a user token');
+  const { threadId, text, clientId = null, replyToId = null } = input;
+  let rows: ChatRow[];
+  try {
+    rows = await ctx.prisma.$queryRaw<ChatRow[]>(Prisma.sql`
+      WITH actor AS (
+        SELECT u.id, u.role FROM app_user u
+        WHERE u.id = ${v.user.id} AND u.app_id = ${v.appId} AND u.deactivated_at IS NULL
+      ), target AS (
+        SELECT t.id FROM thread t CROSS JOIN actor a
+        WHERE t.id = ${threadId} AND t.app_id = ${v.appId} AND t.deleted_at IS NULL
+          AND (NOT t.hidden OR t.author_id = a.id OR a.role IN ('MOD', 'ADMIN', 'OWNER'))
+          AND EXISTS (
+            SELECT 1 FROM thread_channel tc
+            JOIN channel c ON c.id = tc.channel_id AND c.deleted_at IS NULL
+            JOIN channel_member cm ON cm.channel_id = c.id AND cm.user_id = a.id
+            WHERE tc.thread_id = t.id)
+          AND (${replyToId}::text IS NULL
+               OR EXISTS (SELECT 1 FROM chat r WHERE r.id = ${replyToId}::text AND r.thread_id = t.id))
+      ), bump AS (
+        UPDATE thread t SET last_seq = t.last_seq + 1, last_event_seq = t.last_event_seq + 1,
+          num_chats = t.num_chats + 1, last_activity_at = now()
+        FROM target WHERE t.id = target.id
+        RETURNING t.id, t.last_seq, t.last_event_seq, t.last_activity_at
+      ), ins AS (
+        INSERT INTO chat (id, app_id, thread_id, seq, author_id, text, client_id, reply_to_id, created_at)
+        SELECT ${newId('cht')}, ${v.appId}, b.id, b.last_seq, ${v.user.id}, ${text}, ${clientId}::text,
+               ${replyToId}::text, b.last_activity_at
+        FROM bump b
+        RETURNING *
+      ), ev AS (
+        INSERT INTO event (thread_id, seq, type, payload, created_at)
+        SELECT i.thread_id, b.last_event_seq, 'chat.added', jsonb_build_object('chatId', i.id, 'seq', i.seq), i.created_at
+        FROM ins i CROSS JOIN bump b
+        RETURNING seq
+      ), part AS (
+        INSERT INTO thread_participant (thread_id, user_id, created_at)
+        SELECT thread_id, author_id, created_at FROM ins
+        ON CONFLICT DO NOTHING
+      ), rs AS (
+        INSERT INTO read_state (thread_id, user_id, last_read_seq, updated_at)
+        SELECT thread_id, author_id, seq, created_at FROM ins
+        ON CONFLICT (thread_id, user_id) DO UPDATE
+          SET last_read_seq = GREATEST(read_state.last_read_seq, EXCLUDED.last_read_seq), updated_at = EXCLUDED.updated_at
+      )
+      SELECT ins.*, (SELECT seq FROM ev) AS event_seq FROM ins`);
+  } catch (err) {
+    // The statement is atomic: on a duplicate (author, clientId) nothing of it stays, not even the seq bump.
+    if (clientId && sqlState(err) === '23505') return storedRetry(ctx, v.user.id, clientId, err);
+    throw err;
+  }
+  const row = rows[0];
+  if (!row) throw await whyNotSent(ctx, threadId, replyToId);
+  publishHint(ctx.deps.pubsub, ctx.deps.log, { threadId, seq: Number(row.event_seq), type: 'chat.added' });
+  return chatFromRow(row);
+}
+
+async function storedRetry(ctx: Context, authorId: string, clientId: string, err: unknown): Promise<Chat> {
+  const stored = await ctx.prisma.chat.findUnique({ where: { authorId_clientId: { authorId, clientId } } });
+  if (!stored) throw err;
+  return stored;
+}
+
+/** Tells NotFound (cannot see the thread or the replied-to chat) from Forbidden (can read, may not post). */
+async function whyNotSent(ctx: Context, threadId: string, replyToId: string | null): Promise<Error> {
+  const thread = await ctx.prisma.thread.findFirst({ where: { id: threadId, ...visibleThreadWhere(ctx.viewer) }, select: { id: true } });
+  if (!thread) return new NotFoundError('Thread not found');
+  if (replyToId) {
+    const reply = await ctx.prisma.chat.findFirst({ where: { id: replyToId, threadId }, select: { id: true } });
+    if (!reply) return new NotFoundError('The chat replied to is not in this thread');
+  }
+  return new ForbiddenError('Join a channel of this thread to post in it');
+}

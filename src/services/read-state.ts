@@ -1,0 +1,54 @@
+/**
+ * Read state per (thread, user). `lastReadSeq` never moves backwards (GREATEST). Unread count is
+ * `thread.lastSeq - lastReadSeq`, floored at 0; sending a chat marks the thread read up to it for its author (as in
+ * Slack and Zulip), so one's own chats never count as unread.
+ */
+import { Prisma } from '../generated/prisma/client.js';
+import type { Context } from '../context.js';
+import { NotFoundError, UnauthenticatedError } from '../errors.js';
+import { findVisibleThread } from './thread.js';
+
+export interface ReadStateView {
+  threadId: string;
+  lastReadSeq: number;
+  unreadCount: number;
+  mutedUntil: Date | null;
+}
+
+function requireUserId(ctx: Context): string {
+  if (ctx.viewer.kind !== 'user') throw new UnauthenticatedError('Read state needs a user token');
+  return ctx.viewer.user.id;
+}
+
+/** The viewer's read state of a thread (zero state when never read). */
+export async function readStateOf(ctx: Context, thread: { id: string; lastSeq: number }): Promise<ReadStateView | null> {
+  if (ctx.viewer.kind !== 'user') return null;
+  const rs = await ctx.prisma.readState.findUnique({ where: { threadId_userId: { threadId: thread.id, userId: ctx.viewer.user.id } } });
+  const lastReadSeq = rs?.lastReadSeq ?? 0;
+  return { threadId: thread.id, lastReadSeq, unreadCount: Math.max(0, thread.lastSeq - lastReadSeq), mutedUntil: rs?.mutedUntil ?? null };
+}
+
+/** Marks a thread read up to a chat of it; never moves backwards. */
+export async function markRead(ctx: Context, threadId: string, chatId: string): Promise<ReadStateView> {
+  const userId = requireUserId(ctx);
+  const thread = await findVisibleThread(ctx, threadId);
+  const chat = await ctx.prisma.chat.findFirst({ where: { id: chatId, threadId: thread.id }, select: { seq: true } });
+  if (!chat) throw new NotFoundError('Chat not found in this thread');
+  await ctx.prisma.$executeRaw(Prisma.sql`
+    INSERT INTO read_state (thread_id, user_id, last_read_seq, updated_at) VALUES (${thread.id}, ${userId}, ${chat.seq}, now())
+    ON CONFLICT (thread_id, user_id) DO UPDATE
+      SET last_read_seq = GREATEST(read_state.last_read_seq, EXCLUDED.last_read_seq), updated_at = now()`);
+  return (await readStateOf(ctx, thread)) as ReadStateView;
+}
+
+/** Mutes a thread until a time (null unmutes). */
+export async function muteThread(ctx: Context, threadId: string, until: Date | null): Promise<ReadStateView> {
+  const userId = requireUserId(ctx);
+  const thread = await findVisibleThread(ctx, threadId);
+  await ctx.prisma.readState.upsert({
+    where: { threadId_userId: { threadId: thread.id, userId } },
+    create: { threadId: thread.id, userId, mutedUntil: until },
+    update: { mutedUntil: until, updatedAt: new Date() },
+  });
+  return (await readStateOf(ctx, thread)) as ReadStateView;
+}

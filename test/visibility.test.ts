@@ -29,12 +29,19 @@ beforeAll(async () => {
 });
 afterAll(() => s?.close());
 
+/** Runs a query and fails on any GraphQL error: invisible things must read as null/absent, never as an error. */
+async function q(query: string, variables: Record<string, unknown>) {
+  const res = await s.gql(query, variables, cred);
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data;
+}
+
 const readPaths: [string, (v: string) => Promise<unknown>][] = [
-  ['thread(id)', async (id) => (await s.gql(`query($id: ID!) { thread(id: $id) { id } }`, { id: ids[`${id}_thread`] }, cred)).data?.thread],
-  ['node(thread)', async (id) => (await s.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: ids[`${id}_thread`] }, cred)).data?.node],
-  ['nodes(chat)', async (id) => (await s.gql(`query($id: ID!) { nodes(ids: [$id]) { id } }`, { id: ids[`${id}_chat`] }, cred)).data?.nodes[0]],
-  ['node(chat).reactions', async (id) => (await s.gql(`query($id: ID!) { node(id: $id) { ... on Chat { reactions { count } } } }`, { id: ids[`${id}_chat`] }, cred)).data?.node],
-  ['threads', async (id) => (await s.gql(`{ threads(first: 100) { edges { node { id } } } }`, {}, cred)).data?.threads.edges.find((e: any) => e.node.id === ids[`${id}_thread`])],
+  ['thread(id)', async (id) => (await q(`query($id: ID!) { thread(id: $id) { id } }`, { id: ids[`${id}_thread`] }))?.thread],
+  ['node(thread)', async (id) => (await q(`query($id: ID!) { node(id: $id) { id } }`, { id: ids[`${id}_thread`] }))?.node],
+  ['nodes(chat)', async (id) => (await q(`query($id: ID!) { nodes(ids: [$id]) { id } }`, { id: ids[`${id}_chat`] }))?.nodes[0]],
+  ['node(chat).reactions', async (id) => (await q(`query($id: ID!) { node(id: $id) { ... on Chat { reactions { count } } } }`, { id: ids[`${id}_chat`] }))?.node],
+  ['threads', async (id) => (await q(`{ threads(first: 100) { edges { node { id } } } }`, {}))?.threads.edges.find((e: any) => e.node.id === ids[`${id}_thread`])],
   ['threads(channelId)', async (id) => (await s.gql(`query($c: ID!) { threads(channelId: $c) { edges { node { id } } } }`, { c: ids[`${id}_channel`] }, cred)).data?.threads?.edges[0]],
 ];
 let cred: string;

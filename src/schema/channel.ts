@@ -24,6 +24,8 @@ export const VisibilityEnum = builder.enumType('Visibility', {
 
 export const ChannelNode = builder.prismaNode('Channel', {
   id: { field: 'id' },
+  // Unknown and invisible ids resolve to null (no error, no existence oracle).
+  nullable: true,
   findUnique: (id, ctx) => ({ id, AND: [visibleChannelWhere(ctx.viewer)] }),
   fields: (t) => ({
     name: t.exposeString('name'),

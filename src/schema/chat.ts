@@ -26,6 +26,8 @@ const ReactionGroupRef = builder.objectRef<ReactionGroup>('ReactionGroup').imple
 
 export const ChatNode = builder.prismaNode('Chat', {
   id: { field: 'id' },
+  // Unknown and invisible ids resolve to null (no error, no existence oracle).
+  nullable: true,
   findUnique: (id, ctx) => ({ id, AND: [visibleChatWhere(ctx.viewer)] }),
   fields: (t) => ({
     thread: t.relation('thread'),

@@ -33,6 +33,8 @@ export const ReadStateRef = builder.objectRef<ReadStateView>('ReadState').implem
 
 export const ThreadNode = builder.prismaNode('Thread', {
   id: { field: 'id' },
+  // Unknown and invisible ids resolve to null (no error, no existence oracle).
+  nullable: true,
   findUnique: (id, ctx) => ({ id, AND: [visibleThreadWhere(ctx.viewer)] }),
   fields: (t) => ({
     subject: t.exposeString('subject', { nullable: true }),

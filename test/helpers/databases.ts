@@ -5,8 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export const TEMPLATE_DB = 'parley_test_template';
-
 /** The PostgreSQL URL tests run against, or undefined for the embedded default. */
 export function testDatabaseUrl(): string | undefined {
   return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined;
@@ -30,12 +28,12 @@ export async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): P
 }
 
 /** Creates a fresh database cloned from the migrated template; returns its URL and a drop function. */
-export async function cloneTemplate(url: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function cloneTemplate(url: string, template: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `parley_t_${randomBytes(6).toString('hex')}`;
   // CREATE DATABASE ... TEMPLATE fails while another session is connected to the template; retry briefly.
   for (let attempt = 0; ; attempt++) {
     try {
-      await admin(url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`));
+      await admin(url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
       break;
     } catch (e) {
       if (attempt > 20) throw e;

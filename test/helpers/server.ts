@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import type { Deps } from '../../src/context.js';
 import { buildDeps } from '../../src/deps.js';
 import { readEnv } from '../../src/env.js';
+import { inject } from 'vitest';
 import { cloneTemplate, testDatabaseUrl } from './databases.js';
 
 export interface GqlResult<T = Record<string, any>> {
@@ -23,7 +24,7 @@ export interface TestServer {
 
 export async function startTestServer(extraEnv: Record<string, string> = {}): Promise<TestServer> {
   const pgUrl = testDatabaseUrl();
-  const database = pgUrl ? await cloneTemplate(pgUrl) : null;
+  const database = pgUrl ? await cloneTemplate(pgUrl, inject('templateDb')) : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const env = readEnv({
     DATA_DIR: dataDir,

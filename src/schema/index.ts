@@ -4,6 +4,13 @@ import { builder } from '../builder.js';
 import './errors.js';
 import './user.js';
 import './viewer.js';
+import './account.js';
+import './organization.js';
+import './app.js';
+import './channel.js';
+import './chat.js';
+import './thread.js';
+import './feed.js';
 
 builder.queryType({});
 builder.mutationType({});

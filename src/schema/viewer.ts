@@ -1,6 +1,8 @@
 /** The `viewer` query: which credential is in use and who is behind it. */
 import { builder } from '../builder.js';
 import type { Viewer } from '../context.js';
+import { AccountNode } from './account.js';
+import { AppNode } from './app.js';
 import { UserNode } from './user.js';
 
 export const CredentialKindEnum = builder.enumType('CredentialKind', {
@@ -24,6 +26,19 @@ export const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
       nullable: true,
       resolve: (query, v, _a, ctx) => (v.kind === 'user' ? ctx.prisma.user.findUnique({ ...query, where: { id: v.user.id } }) : null),
     }),
+    account: t.prismaField({
+      type: 'Account',
+      nullable: true,
+      description: 'The account behind a session credential.',
+      resolve: (query, v, _a, ctx) =>
+        v.kind === 'account' ? ctx.prisma.account.findUnique({ ...query, where: { id: v.accountId } }) : null,
+    }),
+    app: t.prismaField({
+      type: 'App',
+      nullable: true,
+      description: 'The app of a key or user credential.',
+      resolve: (query, v, _a, ctx) => ('appId' in v ? ctx.prisma.app.findUnique({ ...query, where: { id: v.appId } }) : null),
+    }),
     tokenExpiresAt: t.field({
       type: 'DateTime',
       nullable: true,
@@ -35,4 +50,4 @@ export const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
 builder.queryField('viewer', (t) =>
   t.field({ type: ViewerRef, description: 'Who is asking.', resolve: (_r, _a, ctx) => ctx.viewer }),
 );
-void UserNode;
+void [UserNode, AccountNode, AppNode];

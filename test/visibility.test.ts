@@ -155,6 +155,17 @@ describe('rules in the chat domain', () => {
   it('edit: author only; delete: author or MOD+, leaving a tombstone in order', async () => {
     const { channel } = await ok(s, CREATE_CHANNEL, { name: 'e' }, mod.token);
     await ok(s, `mutation($input: AddChannelMembersInput!) { addChannelMembers(input: $input) { __typename ... on Error { code } } }`, { channelId: channel.id, userIds: [member.id, outsider.id] }, mod.token);
+    const members: string[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const res = await s.gql(`query($id: ID!, $after: String) { channel(id: $id) { members(first: 2, after: $after) {
+        edges { node { id } } pageInfo { hasNextPage endCursor } } } }`, { id: channel.id, after }, member.token);
+      const conn = res.data?.channel.members;
+      members.push(...conn.edges.map((e: { node: { id: string } }) => e.node.id));
+      if (!conn.pageInfo.hasNextPage) break;
+      after = conn.pageInfo.endCursor;
+    }
+    expect(members).toEqual([mod.id, member.id, outsider.id].sort());
     const { thread } = await ok(s, CREATE_THREAD, { channelIds: [channel.id], text: 'by mod' }, mod.token);
     const mine = await ok(s, SEND, { threadId: thread.id, text: 'by member' }, member.token);
     const EDIT = `mutation($input: EditChatInput!) { editChat(input: $input) { ... on EditChatPayload { chat { text editedAt } } ... on Error { code } } }`;

@@ -6,6 +6,7 @@ import { newId } from '../ids.js';
 import { isModPlus } from '../auth/roles.js';
 import { appIdOf, visibleChannelWhere } from './visibility.js';
 import { toConnection, type PageRequest } from '../schema/connection.js';
+import { idPageArgs } from './id-page.js';
 
 export interface ChannelFields {
   name?: string | null;
@@ -119,19 +120,14 @@ export async function addChannelMembers(ctx: Context, id: string, userIds: strin
   return channel;
 }
 
-/** Members of a visible channel, paged by user id. */
+/** Members of a visible channel, paged by user id (ids are time-ordered: oldest users first). */
 export async function listChannelMembers(ctx: Context, channelId: string, req: PageRequest) {
-  const [from, to] = req.backward ? [req.before, req.after] : [req.after, req.before];
-  const cmp = req.backward ? 'lt' : 'gt';
-  const userId = {
-    ...(from ? { [cmp]: String(from[0]) } : {}),
-    ...(to ? { [req.backward ? 'gt' : 'lt']: String(to[0]) } : {}),
-  };
+  const page = idPageArgs(req);
   const rows = await ctx.prisma.channelMember.findMany({
-    where: { channelId, channel: visibleChannelWhere(ctx.viewer), userId },
-    orderBy: { userId: req.backward ? 'desc' : 'asc' },
+    where: { channelId, channel: visibleChannelWhere(ctx.viewer), userId: page.id },
+    orderBy: { userId: page.orderBy.id },
     include: { user: true },
-    take: req.size + 1,
+    take: page.take,
   });
   const conn = toConnection(req, rows, (m) => [m.userId]);
   return { ...conn, edges: conn.edges.map((e) => ({ cursor: e.cursor, node: e.node.user })) };

@@ -13,6 +13,9 @@ import { getDatamodel } from './generated/pothos-types.js';
 import { idPrefix, ID_PREFIXES } from './ids.js';
 import { isModPlus, isAdminPlus } from './auth/roles.js';
 
+/** Types that implement Node (sessions have ids but are never exposed). */
+const NODE_TYPES = new Set<string>(['Account', 'Organization', 'App', 'ApiKey', 'User', 'Channel', 'Thread', 'Chat', 'Feed']);
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -50,7 +53,9 @@ export const builder = new SchemaBuilder<{
     encodeGlobalID: (_typename, id) => String(id),
     decodeGlobalID: (globalID) => {
       const prefix = idPrefix(globalID);
-      return { typename: prefix ? ID_PREFIXES[prefix] : 'Unknown', id: globalID };
+      const typename = prefix ? ID_PREFIXES[prefix] : null;
+      // Malformed ids and prefixes of non-node types load as a User id that matches no row: node(id) gives null.
+      return typename && NODE_TYPES.has(typename) ? { typename, id: globalID } : { typename: 'User', id: 'usr_none' };
     },
     clientMutationId: 'omit',
     cursorType: 'String',

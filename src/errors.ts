@@ -83,6 +83,10 @@ export function fromDatabaseError(error: unknown): AppError | null {
       return new NotFoundError();
     case '22001':
       return new ValidationError('Value too long');
+    case '22003':
+    case '22008':
+    case '22007':
+      return new ValidationError('Value out of range');
     default:
       return null;
   }

@@ -282,7 +282,8 @@ describe('visibility of emails, join secrets and keys', () => {
     expect(await emailOf(t.secretKey)).toBe('email-target@example.com');
     expect(await emailOf((await t.user('MOD')).token)).toBeNull();
     expect(await emailOf((await t.user('MEMBER')).token)).toBeNull();
-    expect(await emailOf(t.publishableKey)).toBeNull();
+    // A PUBLISHABLE key is public: it reads no users at all.
+    expect((await server.gql(Q, { id: target.id }, t.publishableKey)).data!.user).toBeNull();
     // Searching by email is no side channel for those who cannot see it.
     const S = `query($s: String) { users(search: $s) { edges { node { id } } } }`;
     const member = await t.user('MEMBER');

@@ -1,6 +1,6 @@
 /** Visibility by every read path, and cross-app isolation of every chat-domain mutation (table-driven). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_CHANNEL, CREATE_THREAD, SEND, fails, ok } from './helpers/chat-ops.js';
+import { CREATE_CHANNEL, CREATE_THREAD, SEND, channelWithThread, fails, ok } from './helpers/chat-ops.js';
 import { makeTenant, type TestTenant, type TestUser } from './helpers/fixtures.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -52,6 +52,7 @@ describe('thread visibility', () => {
     ['creator (member)', () => mod.token, true, true, true],
     ['app user, not a member', () => outsider.token, false, true, false],
     ['SECRET key', () => t.secretKey, true, true, true],
+    ['PUBLISHABLE key (public, in browsers)', () => t.publishableKey, false, false, false],
     ['user of another app', () => foreign.token, false, false, false],
     ['anonymous', () => '', false, false, false],
   ];
@@ -87,6 +88,63 @@ describe('thread visibility', () => {
     expect(await see(mod.token)).not.toBeNull();
     await ok(s, UPDATE, { id: thread.id, deleted: true }, admin.token);
     expect(await see(admin.token)).toBeNull();
+  });
+});
+
+describe('review findings', () => {
+  it('node/nodes with malformed or non-node ids give null, not an error', async () => {
+    cred = member.token;
+    const data = await q(`query($a: ID!, $b: ID!, $c: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } c: nodes(ids: [$a, $c]) { id } }`, {
+      a: 'x',
+      b: 'ses_01jdxxxxxxxxxxxxxxxxxxxxxx',
+      c: ids.ANYONE_thread,
+    });
+    expect(data).toEqual({ a: null, b: null, c: [null, { id: ids.ANYONE_thread }] });
+  });
+
+  it('threads(channelId) does not reveal which threads sit in a MEMBER channel the viewer is not in', async () => {
+    const { thread } = await ok(s, CREATE_THREAD, { channelIds: [ids.ANYONE_channel, ids.MEMBER_channel], text: 'both' }, mod.token);
+    cred = outsider.token;
+    const inMember = await q(`query($c: ID!) { threads(channelId: $c) { edges { node { id } } } }`, { c: ids.MEMBER_channel });
+    expect(inMember?.threads.edges).toEqual([]);
+    const all = await q(`{ threads(first: 100) { edges { node { id channels { id } } } } }`, {});
+    const seen = all?.threads.edges.find((e: any) => e.node.id === thread.id);
+    expect(seen?.node.channels).toEqual([{ id: ids.ANYONE_channel }]);
+  });
+
+  it('a clientId reused for another thread is a ConflictError and reveals nothing', async () => {
+    const a = await channelWithThread(s, mod, [member]);
+    const b = await channelWithThread(s, mod, [member]);
+    await ok(s, SEND, { threadId: a.threadId, text: 'one', clientId: 'reuse-1' }, member.token);
+    expect((await fails(s, SEND, { threadId: b.threadId, text: 'two', clientId: 'reuse-1' }, member.token)).code).toBe('CONFLICT');
+    expect((await fails(s, CREATE_THREAD, { channelIds: [b.channelId], text: 'x', clientId: 'reuse-1' }, member.token)).code).toBe('CONFLICT');
+    expect(await s.deps.prisma.chat.count({ where: { clientId: 'reuse-1' } })).toBe(1);
+  });
+
+  it('cursors beyond the int4 range are validation errors', async () => {
+    cred = member.token;
+    for (const key of [2 ** 31, 9007199254740991, -1]) {
+      const res = await s.gql(`query($id: ID!, $a: String) { thread(id: $id) { chats(after: $a) { edges { cursor } } } }`,
+        { id: ids.ANYONE_thread, a: Buffer.from(JSON.stringify([key])).toString('base64url') }, cred);
+      expect(res.errors?.[0]?.extensions?.code, String(key)).toBe('VALIDATION');
+    }
+  });
+
+  it('concurrent edit and deletes leave one tombstone, one delete event, and no revived text', async () => {
+    const { threadId } = await channelWithThread(s, mod, [member]);
+    const sent = await ok(s, SEND, { threadId, text: 'race me' }, member.token);
+    const EDIT = `mutation($input: EditChatInput!) { editChat(input: $input) { __typename ... on Error { code } } }`;
+    const DELETE = `mutation($input: DeleteChatInput!) { deleteChat(input: $input) { __typename ... on Error { code } } }`;
+    await Promise.all([
+      s.gql(EDIT, { input: { id: sent.chat.id, text: 'edited' } }, member.token),
+      s.gql(DELETE, { input: { id: sent.chat.id } }, mod.token),
+      s.gql(DELETE, { input: { id: sent.chat.id } }, member.token),
+      s.gql(EDIT, { input: { id: sent.chat.id, text: 'edited again' } }, member.token),
+    ]);
+    const row = await s.deps.prisma.chat.findUniqueOrThrow({ where: { id: sent.chat.id } });
+    expect(row.deletedAt).not.toBeNull();
+    expect(row.text).toBe('');
+    expect(await s.deps.prisma.event.count({ where: { threadId, type: 'chat.deleted' } })).toBe(1);
   });
 });
 
@@ -136,6 +194,11 @@ describe('rules in the chat domain', () => {
     const { thread, chat } = await ok(s, CREATE_THREAD, { channelIds: [channel.id], text: 'react to me' }, mod.token);
     const REACT = `mutation($input: SetReactionInput!) { setReaction(input: $input) {
       ... on SetReactionPayload { chat { reactions { name count viewerHasReacted users { id } } } } ... on Error { code } } }`;
+    // Non-members may read an ANYONE channel but not react in it.
+    expect((await fails(s, REACT, { chatId: chat.id, name: '+1', set: true }, member.token)).code).toBe('FORBIDDEN');
+    const JOIN = `mutation($input: JoinChannelInput!) { joinChannel(input: $input) { __typename ... on Error { code } } }`;
+    await ok(s, JOIN, { channelId: channel.id }, member.token);
+    await ok(s, JOIN, { channelId: channel.id }, outsider.token);
     await ok(s, REACT, { chatId: chat.id, name: '+1', set: true }, member.token);
     await ok(s, REACT, { chatId: chat.id, name: '+1', set: true }, member.token);
     await ok(s, REACT, { chatId: chat.id, name: 'tada', set: false }, member.token);
@@ -143,7 +206,6 @@ describe('rules in the chat domain', () => {
     expect(r.chat.reactions).toEqual([{ name: '+1', count: 2, viewerHasReacted: true, users: [{ id: member.id }, { id: outsider.id }] }]);
     expect(await s.deps.prisma.event.count({ where: { threadId: thread.id, type: 'reaction.changed' } })).toBe(2);
 
-    await ok(s, `mutation($input: JoinChannelInput!) { joinChannel(input: $input) { __typename ... on Error { code } } }`, { channelId: channel.id }, member.token);
     const second = await ok(s, SEND, { threadId: thread.id, text: 'two' }, mod.token);
     await ok(s, SEND, { threadId: thread.id, text: 'three' }, mod.token);
     const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) {

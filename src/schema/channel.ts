@@ -12,7 +12,7 @@ import { visibleChannelWhere } from '../services/visibility.js';
 import { pageRequest } from './connection.js';
 import { defineMutation } from './mutation.js';
 import { UserNode } from './user.js';
-import { safeText } from './validators.js';
+import { idList, safeText } from './validators.js';
 
 export const VisibilityEnum = builder.enumType('Visibility', {
   values: {
@@ -82,7 +82,7 @@ defineMutation('createChannel', {
     visibility: t.field({ type: VisibilityEnum }),
     autoJoin: t.boolean(),
     direct: t.boolean({ description: 'A direct-message channel: always HIDDEN, starts with `memberIds`.' }),
-    memberIds: t.idList(),
+    memberIds: t.idList({ validate: idList(100) }),
   }),
   resolve: async (input, ctx) => ({ channel: await createChannel(ctx, input) }),
   payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
@@ -122,7 +122,7 @@ defineMutation('leaveChannel', {
 defineMutation('addChannelMembers', {
   description: 'Adds users to a channel (MOD+ or SECRET key; members of a direct channel may add people).',
   authScopes: { user: true, secretKey: true },
-  input: (t) => ({ channelId: t.id({ required: true }), userIds: t.idList({ required: true }) }),
+  input: (t) => ({ channelId: t.id({ required: true }), userIds: t.idList({ required: true, validate: idList(100) }) }),
   resolve: async (input, ctx) => ({ channel: await addChannelMembers(ctx, input.channelId, input.userIds) }),
   payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
 });

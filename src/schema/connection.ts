@@ -42,7 +42,10 @@ export function decodeCursor(cursor: string, shape: readonly ('s' | 'n')[], argN
   if (!Array.isArray(parsed) || parsed.length !== shape.length) throw bad();
   shape.forEach((kind, i) => {
     const v: unknown = parsed[i];
-    if (kind === 'n' ? !Number.isSafeInteger(v) : typeof v !== 'string' || v.length > 200) throw bad();
+    // Numeric keys are int4 seqs in the database; anything beyond would fail there instead of here.
+    if (kind === 'n' ? !Number.isInteger(v) || (v as number) < 0 || (v as number) > 2 ** 31 - 1 : typeof v !== 'string' || v.length > 200) {
+      throw bad();
+    }
   });
   return parsed as CursorKey;
 }

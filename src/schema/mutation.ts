@@ -6,6 +6,7 @@
 import type { FieldMap, InputFieldMap, InputShapeFromFields, SchemaTypes } from '@pothos/core';
 import { builder } from '../builder.js';
 import type { Context } from '../context.js';
+import { fromDatabaseError } from '../errors.js';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 type AuthScopes = Types extends SchemaTypes ? Types['AuthScopes'] : never;
@@ -30,6 +31,15 @@ export function defineMutation<Fields extends InputFieldMap, Shape extends objec
   const Name = capitalize(name);
   const Input = builder.inputType(`${Name}Input`, { fields: spec.input });
   const Payload = builder.objectRef<Shape>(`${Name}Payload`).implement({ fields: spec.payload });
+  const run = async (input: InputShapeFromFields<Fields>, ctx: Context): Promise<Shape> => {
+    try {
+      return await spec.resolve(input, ctx);
+    } catch (err) {
+      // Database errors that input can cause (unique violation, NUL byte, serialization failure) become typed
+      // members of the result union; anything else propagates and is masked.
+      throw fromDatabaseError(err) ?? err;
+    }
+  };
   builder.mutationField(name, (t) =>
     t.field({
       type: Payload,
@@ -38,7 +48,7 @@ export function defineMutation<Fields extends InputFieldMap, Shape extends objec
       ...(spec.authScopes ? { authScopes: spec.authScopes } : {}),
       errors: {},
       // Pothos cannot follow the generic input shape through the ref; the input type was built from `spec.input`.
-      resolve: (_root, args, ctx) => spec.resolve((args as { input: InputShapeFromFields<Fields> }).input, ctx) as never,
+      resolve: (_root, args, ctx) => run((args as { input: InputShapeFromFields<Fields> }).input, ctx) as never,
     }),
   );
 }

@@ -97,7 +97,9 @@ builder.queryFields((t) => ({
     resolve: async (_r, args, ctx) => {
       const req = pageRequest(args, ['s', 's']);
       if (args.channelId) await findVisibleChannel(ctx, args.channelId);
-      return listThreads(ctx, req, args.channelId ? { channels: { some: { channelId: args.channelId } } } : {});
+      // Only through a channel the viewer may read: listing a MEMBER channel must not reveal its threads.
+      const channelId = args.channelId;
+      return listThreads(ctx, req, channelId ? { channels: { some: { channelId, channel: readableChannelWhere(ctx.viewer) } } } : {});
     },
   }),
 }));

@@ -51,7 +51,7 @@ builder.queryFields((t) => ({
     type: UserNode,
     description: 'Users of the viewer’s app, by display name. `search` matches display name, external id or email.',
     authScopes: { user: true, secretKey: true },
-    args: { search: t.arg.string({ required: false }) },
+    args: { search: t.arg.string({ required: false, validate: safeText(0, 200) }) },
     resolve: (_root, args, ctx) => listUsers(ctx, pageRequest(args, ['s', 's']), args.search ?? null),
   }),
 }));

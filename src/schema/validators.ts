@@ -32,7 +32,7 @@ export const emailAddress = () => z.string().trim().toLowerCase().pipe(z.email({
 
 /** An absolute http(s) URL (avatars, banners): other schemes such as `javascript:` are rejected. */
 export const httpUrl = () =>
-  z.string().trim().max(2000, { message: 'Must be at most 2000 characters' }).pipe(z.url({ protocol: /^https?$/, message: 'Must be an http(s) URL' }));
+  storableText(z.string().trim().max(2000, { message: 'Must be at most 2000 characters' })).pipe(z.url({ protocol: /^https?$/, message: 'Must be an http(s) URL' }));
 
 /** A DNS hostname such as `chat.example.com`, lowercased. */
 export const hostname = () => z.string().trim().toLowerCase().max(253).pipe(z.hostname({ message: 'Must be a hostname' }));

@@ -6,7 +6,7 @@
  */
 import { Prisma, type Chat } from '../generated/prisma/client.js';
 import type { Context } from '../context.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
 import { publishHint } from '../pubsub.js';
 import { sqlState } from '../errors.js';
@@ -75,7 +75,7 @@ export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat
                OR EXISTS (SELECT 1 FROM chat r WHERE r.id = ${replyToId}::text AND r.thread_id = t.id))
       ), bump AS (
         UPDATE thread t SET last_seq = t.last_seq + 1, last_event_seq = t.last_event_seq + 1,
-          num_chats = t.num_chats + 1, last_activity_at = now()
+          num_chats = t.num_chats + 1, last_activity_at = GREATEST(t.last_activity_at, clock_timestamp())
         FROM target WHERE t.id = target.id
         RETURNING t.id, t.last_seq, t.last_event_seq, t.last_activity_at
       ), ins AS (
@@ -102,7 +102,7 @@ export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat
       SELECT ins.*, (SELECT seq FROM ev) AS event_seq FROM ins`);
   } catch (err) {
     // The statement is atomic: on a duplicate (author, clientId) nothing of it stays, not even the seq bump.
-    if (clientId && sqlState(err) === '23505') return storedRetry(ctx, v.user.id, clientId, err);
+    if (clientId && sqlState(err) === '23505') return storedRetry(ctx, threadId, v.user.id, clientId, err);
     throw err;
   }
   const row = rows[0];
@@ -111,9 +111,11 @@ export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat
   return chatFromRow(row);
 }
 
-async function storedRetry(ctx: Context, authorId: string, clientId: string, err: unknown): Promise<Chat> {
+/** The chat an earlier send with this clientId stored; a clientId used in another thread is a ConflictError. */
+async function storedRetry(ctx: Context, threadId: string, authorId: string, clientId: string, err: unknown): Promise<Chat> {
   const stored = await ctx.prisma.chat.findUnique({ where: { authorId_clientId: { authorId, clientId } } });
   if (!stored) throw err;
+  if (stored.threadId !== threadId) throw new ConflictError('This clientId was already used for another chat');
   return stored;
 }
 

@@ -14,13 +14,22 @@ export async function findVisibleChat(ctx: Context, id: string): Promise<Chat> {
   return chat;
 }
 
-/** Runs a change to a chat's thread in a transaction with its event row, then publishes the hint. */
-async function withEvent<T>(
+/**
+ * Runs a change to a chat in a transaction with its event row, then publishes the hint. The thread row is locked
+ * first and the chat re-read under that lock, so concurrent edits, deletes and reactions see each other's result
+ * (an edit cannot revive a tombstone, a second delete writes no second event).
+ */
+async function changeChat<T>(
   ctx: Context,
-  change: (tx: Prisma.TransactionClient, addEvent: (e: AppendedEvent) => void) => Promise<T>,
+  chat: Chat,
+  change: (tx: Prisma.TransactionClient, fresh: Chat, addEvent: (e: AppendedEvent) => void) => Promise<T>,
 ): Promise<T> {
   const events: AppendedEvent[] = [];
-  const result = await ctx.prisma.$transaction((tx) => change(tx, (e) => events.push(e)));
+  const result = await ctx.prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT id FROM thread WHERE id = ${chat.threadId} FOR UPDATE`;
+    const fresh = await tx.chat.findUniqueOrThrow({ where: { id: chat.id } });
+    return change(tx, fresh, (e) => events.push(e));
+  });
   publishEvents(ctx, events);
   return result;
 }
@@ -30,8 +39,8 @@ export async function editChat(ctx: Context, id: string, text: string): Promise<
   const chat = await findVisibleChat(ctx, id);
   const v = ctx.viewer;
   if (v.kind !== 'user' || v.user.id !== chat.authorId) throw new ForbiddenError('Only the author may edit a chat');
-  if (chat.deletedAt) throw new NotFoundError('Chat not found');
-  return withEvent(ctx, async (tx, add) => {
+  return changeChat(ctx, chat, async (tx, fresh, add) => {
+    if (fresh.deletedAt) throw new NotFoundError('Chat not found');
     add(await appendEvent(tx, chat.threadId, 'chat.edited', { chatId: chat.id, seq: chat.seq }));
     return tx.chat.update({ where: { id: chat.id }, data: { text, editedAt: new Date() } });
   });
@@ -43,8 +52,8 @@ export async function deleteChat(ctx: Context, id: string): Promise<Chat> {
   const v = ctx.viewer;
   const allowed = v.kind === 'secretKey' || (v.kind === 'user' && (v.user.id === chat.authorId || isModPlus(v.user.role)));
   if (!allowed) throw new ForbiddenError('Only the author or a moderator may delete a chat');
-  if (chat.deletedAt) return chat;
-  return withEvent(ctx, async (tx, add) => {
+  return changeChat(ctx, chat, async (tx, fresh, add) => {
+    if (fresh.deletedAt) return fresh;
     add(await appendEvent(tx, chat.threadId, 'chat.deleted', { chatId: chat.id, seq: chat.seq }));
     await tx.reaction.deleteMany({ where: { chatId: chat.id } });
     return tx.chat.update({ where: { id: chat.id }, data: { text: '', deletedAt: new Date() } });
@@ -53,14 +62,19 @@ export async function deleteChat(ctx: Context, id: string): Promise<Chat> {
 
 /**
  * Sets or removes the viewer's reaction: a blind write (setting twice or removing a missing reaction is fine). An
- * event is written only when something changed. Reacting needs read access to the thread, not membership.
+ * event is written only when something changed. Like posting, reacting needs membership of one of the thread's
+ * channels (ANYONE channels are read-only for non-members).
  */
 export async function setReaction(ctx: Context, chatId: string, name: string, set: boolean): Promise<Chat> {
   const v = ctx.viewer;
   if (v.kind !== 'user') throw new UnauthenticatedError('Reacting needs a user token');
   const chat = await findVisibleChat(ctx, chatId);
-  if (chat.deletedAt) throw new NotFoundError('Chat not found');
-  await withEvent(ctx, async (tx, add) => {
+  const member = await ctx.prisma.threadChannel.count({
+    where: { threadId: chat.threadId, channel: { deletedAt: null, members: { some: { userId: v.user.id } } } },
+  });
+  if (!member) throw new ForbiddenError('Join a channel of this thread to react');
+  await changeChat(ctx, chat, async (tx, fresh, add) => {
+    if (fresh.deletedAt) throw new NotFoundError('Chat not found');
     const changed = set
       ? (await tx.reaction.createMany({ data: [{ chatId, name, userId: v.user.id }], skipDuplicates: true })).count
       : (await tx.reaction.deleteMany({ where: { chatId, name, userId: v.user.id } })).count;

@@ -1,6 +1,6 @@
 /** Threads: create (with the first chat), update, list newest-activity first. */
 import type { Context } from '../context.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, sqlState } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, sqlState } from '../errors.js';
 import type { Chat, Prisma, Thread } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
 import { isAdminPlus, isModPlus } from '../auth/roles.js';
@@ -72,9 +72,16 @@ export async function createThread(ctx: Context, input: CreateThreadInput): Prom
   }
 }
 
+/**
+ * The stored result of an earlier createThread with this clientId. A clientId already used for something else (a
+ * later chat, or a thread the author can no longer see) is a ConflictError, never a way to read that thread.
+ */
 async function storedThread(ctx: Context, authorId: string, clientId: string) {
-  const chat = await ctx.prisma.chat.findUnique({ where: { authorId_clientId: { authorId, clientId } }, include: { thread: true } });
-  return chat ? { thread: chat.thread, chat } : null;
+  const chat = await ctx.prisma.chat.findUnique({ where: { authorId_clientId: { authorId, clientId } } });
+  if (!chat) return null;
+  const thread = await ctx.prisma.thread.findFirst({ where: { id: chat.threadId, ...visibleThreadWhere(ctx.viewer) } });
+  if (chat.seq !== 1 || !thread) throw new ConflictError('This clientId was already used for another chat');
+  return { thread, chat };
 }
 
 /** A thread the viewer may see, or NotFoundError. */
@@ -113,6 +120,7 @@ export async function updateThread(ctx: Context, input: UpdateThreadInput): Prom
     ...(input.hidden != null ? { hidden: input.hidden } : {}),
     ...(input.deleted != null ? { deletedAt: input.deleted ? new Date() : null } : {}),
   };
+  if (Object.keys(data).length === 0) return thread;
   let event: AppendedEvent | undefined;
   const updated = await ctx.prisma.$transaction(async (tx) => {
     event = await appendEvent(tx, thread.id, 'thread.updated', { threadId: thread.id });
@@ -141,7 +149,8 @@ export async function listThreads(ctx: Context, req: PageRequest, filter: Prisma
 
 function activityFilter(key: (string | number)[], op: 'lt' | 'gt'): Prisma.ThreadWhereInput {
   const at = new Date(String(key[0]));
-  if (Number.isNaN(at.getTime())) throw ValidationError.field([op === 'lt' ? 'after' : 'before'], 'Invalid cursor');
+  const year = at.getUTCFullYear();
+  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999) throw ValidationError.field([op === 'lt' ? 'after' : 'before'], 'Invalid cursor');
   const id = String(key[1]);
   return { OR: [{ lastActivityAt: { [op]: at } }, { lastActivityAt: at, id: { [op]: id } }] };
 }

@@ -6,15 +6,19 @@
  * - threads: visible when one of their live channels is ANYONE or has the viewer as a member; `hidden` threads only
  *   to their author and MOD+; deleted threads to nobody.
  */
-import type { AppViewer, Viewer } from '../context.js';
+import type { Viewer } from '../context.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isModPlus } from '../auth/roles.js';
 
 /** A filter that matches no row (for viewers outside any app). */
 const NOTHING = '__none__';
 
+/**
+ * The app whose content the viewer may read. PUBLISHABLE keys are public (shipped to browsers), so they read no
+ * users, channels, threads or chats: they only start flows such as joinApp.
+ */
 export function appIdOf(viewer: Viewer): string {
-  return 'appId' in viewer ? viewer.appId : NOTHING;
+  return 'appId' in viewer && viewer.kind !== 'publishableKey' ? viewer.appId : NOTHING;
 }
 
 export function userIdOf(viewer: Viewer): string | null {
@@ -54,7 +58,3 @@ export function visibleUserWhere(viewer: Viewer): Prisma.UserWhereInput {
   return { appId: appIdOf(viewer) };
 }
 
-/** True for viewers acting in an app (a user or a key). */
-export function isAppViewer(viewer: Viewer): viewer is AppViewer {
-  return 'appId' in viewer;
-}

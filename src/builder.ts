@@ -7,7 +7,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from './context.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from './errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, toGraphQLError } from './errors.js';
 import type PrismaTypes from './generated/pothos-types.js';
 import { getDatamodel } from './generated/pothos-types.js';
 import { idPrefix, ID_PREFIXES } from './ids.js';
@@ -56,6 +56,13 @@ export const builder = new SchemaBuilder<{
       const typename = prefix ? ID_PREFIXES[prefix] : null;
       // Malformed ids and prefixes of non-node types load as a User id that matches no row: node(id) gives null.
       return typename && NODE_TYPES.has(typename) ? { typename, id: globalID } : { typename: 'User', id: 'usr_none' };
+    },
+    nodesQueryOptions: {
+      description: 'Up to 100 nodes by id, in order; null for each id the viewer may not see.',
+      resolve: (_root, { ids }, _ctx, _info, resolveNodes) => {
+        if (ids.length > 100) throw toGraphQLError(ValidationError.field(['ids'], 'At most 100 ids'));
+        return resolveNodes(ids);
+      },
     },
     clientMutationId: 'omit',
     cursorType: 'String',

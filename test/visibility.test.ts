@@ -100,6 +100,8 @@ describe('review findings', () => {
       c: ids.ANYONE_thread,
     });
     expect(data).toEqual({ a: null, b: null, c: [null, { id: ids.ANYONE_thread }] });
+    const many = await s.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: Array.from({ length: 101 }, () => 'x') }, cred);
+    expect(many.errors?.[0]?.extensions?.code).toBe('VALIDATION');
   });
 
   it('threads(channelId) does not reveal which threads sit in a MEMBER channel the viewer is not in', async () => {

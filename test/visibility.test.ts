@@ -67,8 +67,8 @@ describe('thread visibility', () => {
   }
 
   it('HIDDEN channels are invisible to non-members; MEMBER channels are listed', async () => {
-    const res = await s.gql(`{ channels { id } }`, {}, outsider.token);
-    const listed = res.data?.channels.map((c: { id: string }) => c.id);
+    const res = await s.gql(`{ channels(first: 100) { edges { node { id } } } }`, {}, outsider.token);
+    const listed = res.data?.channels.edges.map((e: { node: { id: string } }) => e.node.id);
     expect(listed).toContain(ids.MEMBER_channel);
     expect(listed).toContain(ids.ANYONE_channel);
     expect(listed).not.toContain(ids.HIDDEN_channel);

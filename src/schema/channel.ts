@@ -6,6 +6,7 @@ import {
   joinChannel,
   leaveChannel,
   listChannelMembers,
+  listChannels,
   updateChannel,
 } from '../services/channel.js';
 import { visibleChannelWhere } from '../services/visibility.js';
@@ -55,16 +56,10 @@ builder.queryFields((t) => ({
     resolve: (query, _r, { id }, ctx) =>
       ctx.prisma.channel.findFirst({ ...query, where: { id, ...visibleChannelWhere(ctx.viewer) } }),
   }),
-  channels: t.prismaField({
-    type: ['Channel'],
-    description: 'Channels of the app the viewer may see (HIDDEN ones only to members), by name; at most 1,000.',
-    resolve: (query, _r, _a, ctx) =>
-      ctx.prisma.channel.findMany({
-        ...query,
-        where: visibleChannelWhere(ctx.viewer),
-        orderBy: [{ name: 'asc' }, { id: 'asc' }],
-        take: 1000,
-      }),
+  channels: t.connection({
+    type: ChannelNode,
+    description: 'Channels of the app the viewer may see (HIDDEN ones only to members), oldest first.',
+    resolve: (_r, args, ctx) => listChannels(ctx, pageRequest(args, ['s'])),
   }),
 }));
 

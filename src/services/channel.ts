@@ -6,7 +6,7 @@ import { newId } from '../ids.js';
 import { isModPlus } from '../auth/roles.js';
 import { appIdOf, visibleChannelWhere } from './visibility.js';
 import { toConnection, type PageRequest } from '../schema/connection.js';
-import { idPageArgs } from './id-page.js';
+import { idPageArgs, pageById } from './id-page.js';
 
 export interface ChannelFields {
   name?: string | null;
@@ -118,6 +118,13 @@ export async function addChannelMembers(ctx: Context, id: string, userIds: strin
   if (found !== unique.length) throw new NotFoundError('User not found');
   await ctx.prisma.channelMember.createMany({ data: unique.map((userId) => ({ channelId: id, userId })), skipDuplicates: true });
   return channel;
+}
+
+/** Channels the viewer may see, paged by id (creation order). */
+export function listChannels(ctx: Context, req: PageRequest) {
+  return pageById(req, (page) =>
+    ctx.prisma.channel.findMany({ where: { ...visibleChannelWhere(ctx.viewer), id: page.id }, orderBy: page.orderBy, take: page.take }),
+  );
 }
 
 /** Members of a visible channel, paged by user id (ids are time-ordered: oldest users first). */

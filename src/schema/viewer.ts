@@ -1,9 +1,10 @@
 /** The `viewer` query: which credential is in use and who is behind it. */
 import { builder } from '../builder.js';
 import type { Viewer } from '../context.js';
-import { AccountNode } from './account.js';
-import { AppNode } from './app.js';
-import { UserNode } from './user.js';
+// The viewer's fields refer to these types by name; importing the modules registers them first.
+import './account.js';
+import './app.js';
+import './user.js';
 
 export const CredentialKindEnum = builder.enumType('CredentialKind', {
   values: ['ANONYMOUS', 'ACCOUNT', 'SECRET_KEY', 'PUBLISHABLE_KEY', 'USER'] as const,
@@ -50,4 +51,3 @@ export const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
 builder.queryField('viewer', (t) =>
   t.field({ type: ViewerRef, description: 'Who is asking.', resolve: (_r, _a, ctx) => ctx.viewer }),
 );
-void [UserNode, AccountNode, AppNode];

@@ -1,10 +1,15 @@
-/** buildApp(deps) -> one HTTP server serving GraphQL (and GraphiQL) at /graphql. */
+/**
+ * buildApp(deps) -> one HTTP server serving GraphQL at /graphql: queries and mutations over HTTP, subscriptions over
+ * SSE (yoga) and graphql-ws (WebSocket upgrade on the same path), and GraphiQL (WS by default,
+ * `/graphql?subscriptions=sse` for SSE).
+ */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, maskError as defaultMaskError, type Plugin } from 'graphql-yoga';
-import { bearer, resolveViewer, type Context, type Deps } from './context.js';
+import { bearer, resolveViewer, type Context, type Deps, type Viewer } from './context.js';
 import { AppError, fromDatabaseError, toGraphQLError } from './errors.js';
+import { attachWebSocket } from './realtime/ws.js';
 import { schema } from './schema/index.js';
 
 export interface ParleyApp {
@@ -12,6 +17,10 @@ export interface ParleyApp {
   server: Server;
   /** Listens on `port` (0 = any free port) and returns the bound URL of the GraphQL endpoint. */
   start(port: number, host?: string): Promise<string>;
+  /**
+   * Graceful stop: stops accepting, ends every live stream (UNAVAILABLE) and closes WebSockets with 1001, lets
+   * in-flight requests finish for up to SHUTDOWN_TIMEOUT_MS, then drops what is left.
+   */
   stop(): Promise<void>;
 }
 
@@ -46,10 +55,19 @@ export function buildApp(deps: Deps): ParleyApp {
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: deps.env.GRAPHIQL ? { title: 'Parley' } : false,
+    graphiql: deps.env.GRAPHIQL
+      ? (request) => ({
+          title: 'Parley',
+          subscriptionsProtocol: new URL(request.url).searchParams.get('subscriptions') === 'sse' ? 'GRAPHQL_SSE' : 'WS',
+        })
+      : false,
     landingPage: false,
     logging: false,
-    context: async ({ request }) => {
+    context: async (initial) => {
+      // graphql-ws resolved the viewer once per connection (see realtime/ws.ts); HTTP resolves it per request.
+      const wsViewer = (initial as { wsViewer?: Viewer }).wsViewer;
+      if (wsViewer) return { viewer: wsViewer, prisma: deps.prisma, deps, requestId: randomUUID() };
+      const { request } = initial;
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       const viewer = await resolveViewer(deps, bearer(request.headers.get('authorization')));
       return { viewer, prisma: deps.prisma, deps, requestId };
@@ -64,6 +82,7 @@ export function buildApp(deps: Deps): ParleyApp {
   });
 
   const server = createServer(yoga);
+  const ws = attachWebSocket(server, yoga, deps);
 
   return {
     yoga,
@@ -77,10 +96,15 @@ export function buildApp(deps: Deps): ParleyApp {
           resolve(`http://${shownHost}:${bound}/graphql`);
         });
       }),
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      deps.realtime.endAll();
+      await ws.close();
+      server.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, deps.env.SHUTDOWN_TIMEOUT_MS).unref());
+      await Promise.race([closed, deadline]);
+      server.closeAllConnections();
+      await closed;
+    },
   };
 }

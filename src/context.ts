@@ -5,7 +5,8 @@ import type { PrismaClient, User } from './generated/prisma/client.js';
 import { CREDENTIAL_PREFIX, credentialHash } from './auth/secrets.js';
 import type { TtlCache } from './auth/ttl-cache.js';
 import type { UserTokens } from './auth/user-token.js';
-import type { PubSub } from './pubsub.js';
+import type { Bus } from './realtime/bus.js';
+import type { Realtime } from './realtime/realtime.js';
 
 export type Viewer =
   | { kind: 'anonymous' }
@@ -26,7 +27,8 @@ export interface CachedKey {
 export interface Deps {
   env: Env;
   prisma: PrismaClient;
-  pubsub: PubSub;
+  bus: Bus;
+  realtime: Realtime;
   log: Logger;
   tokens: UserTokens;
   keyCache: TtlCache<CachedKey | null>;

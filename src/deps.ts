@@ -9,7 +9,8 @@ import type { CachedKey, Deps } from './context.js';
 import { openDatabase } from './db.js';
 import type { Env } from './env.js';
 import type { User } from './generated/prisma/client.js';
-import { createParleyPubSub } from './pubsub.js';
+import { createBus } from './realtime/bus.js';
+import { Realtime } from './realtime/realtime.js';
 
 /** How long a user row (role, deactivation) may be served from memory on another instance. */
 const USER_CACHE_TTL_MS = 5_000;
@@ -17,18 +18,21 @@ const USER_CACHE_TTL_MS = 5_000;
 export async function buildDeps(env: Env): Promise<Deps & { close(): Promise<void> }> {
   const log = pino({ level: env.LOG_LEVEL, redact: ['req.headers.authorization', '*.password', '*.token', '*.secret'] });
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
-  const pubsub = createParleyPubSub(env.REDIS_URL, log);
+  const bus = createBus(env.REDIS_URL, log);
+  const realtime = new Realtime(env, db.prisma, bus, log);
   const tokens = new UserTokens(env.TOKEN_SECRET ?? localSecret(env.DATA_DIR), env.USER_TOKEN_TTL_SECONDS);
   return {
     env,
     prisma: db.prisma,
-    pubsub,
+    bus,
+    realtime,
     log,
     tokens,
     keyCache: new TtlCache<CachedKey | null>(env.KEY_CACHE_TTL_MS),
     userCache: new TtlCache<User>(USER_CACHE_TTL_MS),
     close: async () => {
-      await pubsub.close();
+      realtime.close();
+      await bus.close();
       await db.close();
     },
   };

@@ -28,6 +28,30 @@ const schema = z.object({
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long the event log keeps events, in hours; a stream resuming from an older cursor gets ResyncRequiredEvent. */
+  EVENT_RETENTION_HOURS: z.coerce.number().positive().default(24 * 30),
+  /** A user without a heartbeat (or live subscription) for this many seconds is AWAY. */
+  PRESENCE_AWAY_SECONDS: z.coerce.number().positive().default(600),
+  /** A typing indicator not renewed within this many seconds ends by itself. */
+  TYPING_TTL_SECONDS: z.coerce.number().positive().default(6),
+  /** Events buffered per live stream for a client that does not read; beyond it the stream ends with SLOW_CONSUMER. */
+  STREAM_BUFFER: z.coerce.number().int().min(1).default(1000),
+  /** Live threads are compared with the database this often even without hints (covers lost hints); 0 disables. */
+  STREAM_POLL_MS: z.coerce.number().int().min(0).default(5000),
+  /** Live streams re-check their viewer's access this often (besides the immediate signals); 0 disables. */
+  ACCESS_RECHECK_SECONDS: z.coerce.number().min(0).default(30),
+  /** Most operations (subscriptions) running at once on one WebSocket connection. */
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
+  /** Most WebSocket connections one user (or API key) may hold on one instance. */
+  MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).default(20),
+  /** Largest WebSocket message accepted, in bytes (the ws default of 100 MiB is far too much for chat). */
+  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /** Server pings every WebSocket this often (ms) and drops it when the pong does not come within the same time. */
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(0).default(12_000),
+  /** A WebSocket that sends no connection_init within this time (ms) is closed with 4408. */
+  WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
+  /** On SIGTERM, in-flight requests get this long (ms) to finish before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** Serve GraphiQL at /graphql. */
   GRAPHIQL: bool.default(true),
 });

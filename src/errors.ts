@@ -4,7 +4,16 @@
  */
 import { GraphQLError } from 'graphql';
 
-export const ERROR_CODES = ['NOT_FOUND', 'FORBIDDEN', 'VALIDATION', 'CONFLICT', 'UNAUTHENTICATED'] as const;
+export const ERROR_CODES = [
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'VALIDATION',
+  'CONFLICT',
+  'UNAUTHENTICATED',
+  'LIMIT_EXCEEDED',
+  'SLOW_CONSUMER',
+  'UNAVAILABLE',
+] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export abstract class AppError extends Error {
@@ -33,6 +42,24 @@ export class ConflictError extends AppError {
 export class UnauthenticatedError extends AppError {
   readonly code = 'UNAUTHENTICATED' as const;
   constructor(message = 'Authentication required') {
+    super(message);
+  }
+}
+
+/** A configured limit was reached (subscriptions per connection, connections per user). */
+export class LimitExceededError extends AppError {
+  readonly code = 'LIMIT_EXCEEDED' as const;
+}
+
+/**
+ * The server ended a live stream for a reason other than access: SLOW_CONSUMER (the client did not read and its
+ * buffer filled up) or UNAVAILABLE (the server is shutting down). Resubscribe with the last cursor to resume.
+ */
+export class StreamEndedError extends AppError {
+  constructor(
+    readonly code: 'SLOW_CONSUMER' | 'UNAVAILABLE',
+    message: string,
+  ) {
     super(message);
   }
 }

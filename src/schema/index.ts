@@ -11,8 +11,10 @@ import './channel.js';
 import './chat.js';
 import './thread.js';
 import './feed.js';
+import './thread-events.js';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 export const schema = lexicographicSortSchema(builder.toSchema());

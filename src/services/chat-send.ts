@@ -8,7 +8,7 @@ import { Prisma, type Chat } from '../generated/prisma/client.js';
 import type { Context } from '../context.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { newId } from '../ids.js';
-import { publishHint } from '../pubsub.js';
+import { publishEvents } from './events.js';
 import { sqlState } from '../errors.js';
 import { visibleThreadWhere } from './visibility.js';
 
@@ -107,7 +107,7 @@ export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat
   }
   const row = rows[0];
   if (!row) throw await whyNotSent(ctx, threadId, replyToId);
-  publishHint(ctx.deps.pubsub, ctx.deps.log, { threadId, seq: Number(row.event_seq), type: 'chat.added' });
+  publishEvents(ctx, [{ threadId, appId: row.app_id, seq: Number(row.event_seq), type: 'chat.added' }]);
   return chatFromRow(row);
 }
 

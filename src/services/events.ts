@@ -1,12 +1,13 @@
 /** The per-thread event log: every change to a thread appends a row in the same transaction as the change. */
 import { Prisma } from '../generated/prisma/client.js';
 import type { Context } from '../context.js';
-import { publishHint } from '../pubsub.js';
+import { userIdOf } from './visibility.js';
 
 export type EventType = 'thread.created' | 'thread.updated' | 'chat.added' | 'chat.edited' | 'chat.deleted' | 'reaction.changed';
 
 export interface AppendedEvent {
   threadId: string;
+  appId: string;
   seq: number;
   type: EventType;
 }
@@ -21,17 +22,24 @@ export async function appendEvent(
   type: EventType,
   payload: Record<string, string | number | boolean | null>,
 ): Promise<AppendedEvent> {
-  const rows = await tx.$queryRaw<{ seq: number }[]>(Prisma.sql`
-    WITH b AS (UPDATE thread SET last_event_seq = last_event_seq + 1 WHERE id = ${threadId} RETURNING last_event_seq)
+  const rows = await tx.$queryRaw<{ seq: number; app_id: string }[]>(Prisma.sql`
+    WITH b AS (UPDATE thread SET last_event_seq = last_event_seq + 1 WHERE id = ${threadId} RETURNING last_event_seq, app_id)
     INSERT INTO event (thread_id, seq, type, payload)
     SELECT ${threadId}, b.last_event_seq, ${type}, ${JSON.stringify(payload)}::jsonb FROM b
-    RETURNING seq`);
-  const seq = rows[0]?.seq;
-  if (seq === undefined) throw new Error(`appendEvent: thread ${threadId} vanished inside its transaction`);
-  return { threadId, seq: Number(seq), type };
+    RETURNING seq, (SELECT app_id FROM b)`);
+  const row = rows[0];
+  if (!row) throw new Error(`appendEvent: thread ${threadId} vanished inside its transaction`);
+  return { threadId, appId: row.app_id, seq: Number(row.seq), type };
 }
 
-/** Publishes the hints of committed events (never before commit; a failure is logged, not raised). */
+/**
+ * Publishes the hints of committed events (never before commit; a failure is logged, not raised): on the thread's
+ * topic for its streams and on the app's activity topic for feed and unread streams.
+ */
 export function publishEvents(ctx: Context, events: AppendedEvent[]): void {
-  for (const e of events) publishHint(ctx.deps.pubsub, ctx.deps.log, e);
+  const actorId = userIdOf(ctx.viewer);
+  for (const { threadId, appId, seq, type } of events) {
+    ctx.deps.bus.publish('thread', threadId, { threadId, seq, type });
+    ctx.deps.bus.publish('activity', appId, { threadId, seq, type, authorId: actorId });
+  }
 }

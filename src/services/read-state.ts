@@ -38,7 +38,10 @@ export async function markRead(ctx: Context, threadId: string, chatId: string): 
     INSERT INTO read_state (thread_id, user_id, last_read_seq, updated_at) VALUES (${thread.id}, ${userId}, ${chat.seq}, now())
     ON CONFLICT (thread_id, user_id) DO UPDATE
       SET last_read_seq = GREATEST(read_state.last_read_seq, EXCLUDED.last_read_seq), updated_at = now()`);
-  return (await readStateOf(ctx, thread)) as ReadStateView;
+  const view = (await readStateOf(ctx, thread)) as ReadStateView;
+  // The user's other devices and streams (threadEvents, unreadCountsChanged) learn of it through the user topic.
+  ctx.deps.bus.publish('user', userId, { type: 'read', threadId: thread.id, lastReadSeq: view.lastReadSeq });
+  return view;
 }
 
 /** Mutes a thread until a time (null unmutes). */

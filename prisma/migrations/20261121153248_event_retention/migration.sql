@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "event_created_at_idx" ON "event"("created_at");

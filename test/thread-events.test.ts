@@ -82,7 +82,7 @@ describe('threadEvents', () => {
     await second.dispose();
   });
 
-  it('delivers live over SSE (yoga's distinct-connections mode)', async () => {
+  it('delivers live over SSE (yoga distinct-connections mode)', async () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
     const live = subscribeSse(s.url, member.token, EVENTS, { threadId });
     await settle(300);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneEvents } from '../src/services/event-log.js';
 import { channelWithThread, ok, SEND } from './helpers/chat-ops.js';
 import { makeTenant, type TestTenant, type TestUser } from './helpers/fixtures.js';
-import { settle, subscribeSse, subscribeWs, wsClient } from './helpers/live.js';
+import { opened, settle, subscribeSse, subscribeWs, wsClient } from './helpers/live.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const EVENTS = `subscription($threadId: ID!, $after: String) { threadEvents(threadId: $threadId, after: $after) {
@@ -35,8 +35,7 @@ describe('threadEvents', () => {
   it('delivers every event live over graphql-ws, in order, with cursors', async () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
     const client = wsClient(s.url, member.token);
-    const sub = subscribeWs(client, EVENTS, { threadId });
-    await settle();
+    const sub = await opened(s, 1, () => subscribeWs(client, EVENTS, { threadId }));
     const a = await send(threadId, 'one');
     await ok(s, `mutation($input: EditChatInput!) { editChat(input: $input) { __typename ... on Error { code } } }`, { id: a.chat.id, text: 'one!' }, mod.token);
     await ok(s, `mutation($input: SetReactionInput!) { setReaction(input: $input) { __typename ... on Error { code } } }`, { chatId: a.chat.id, name: 'tada', set: true }, member.token);
@@ -57,8 +56,7 @@ describe('threadEvents', () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
     for (let i = 0; i < 5; i++) await send(threadId, `before ${i}`);
     const first = wsClient(s.url, member.token);
-    const sub1 = subscribeWs(first, EVENTS, { threadId, after: null });
-    await settle();
+    const sub1 = await opened(s, 1, () => subscribeWs(first, EVENTS, { threadId, after: null }));
     await send(threadId, 'seen live');
     await sub1.count(1);
     const cursor = sub1.items[0]!.data!.threadEvents.cursor as string;
@@ -84,8 +82,7 @@ describe('threadEvents', () => {
 
   it('delivers live over SSE (yoga distinct-connections mode)', async () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
-    const live = subscribeSse(s.url, member.token, EVENTS, { threadId });
-    await settle(300);
+    const live = await opened(s, 1, () => subscribeSse(s.url, member.token, EVENTS, { threadId }));
     await send(threadId, 'hello sse');
     await live.count(1);
     expect(live.items[0]!.data!.threadEvents).toMatchObject({ __typename: 'ChatAddedEvent', chat: { text: 'hello sse' } });
@@ -94,8 +91,7 @@ describe('threadEvents', () => {
 
   it('sends one ResyncRequiredEvent for a cursor older than the retained log, then continues live', async () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
-    const sub0 = subscribeSse(s.url, member.token, EVENTS, { threadId });
-    await settle(300);
+    const sub0 = await opened(s, 1, () => subscribeSse(s.url, member.token, EVENTS, { threadId }));
     await send(threadId, 'a');
     await sub0.count(1);
     const old = sub0.items[0]!.data!.threadEvents.cursor as string;
@@ -119,8 +115,7 @@ describe('threadEvents', () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
     const a = await send(threadId, 'read me');
     const client = wsClient(s.url, member.token);
-    const sub = subscribeWs(client, EVENTS, { threadId });
-    await settle();
+    const sub = await opened(s, 1, () => subscribeWs(client, EVENTS, { threadId }));
     await ok(s, `mutation($input: MarkReadInput!) { markRead(input: $input) { __typename ... on Error { code } } }`, { threadId, chatId: a.chat.id }, member.token);
     await sub.count(1);
     expect(sub.items[0]!.data!.threadEvents).toMatchObject({ __typename: 'ReadStateChangedEvent', readState: { lastReadSeq: 2, unreadCount: 0 } });
@@ -132,8 +127,7 @@ describe('threadEvents', () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
     const other = await channelWithThread(s, mod, [member]);
     const client = wsClient(s.url, member.token);
-    const sub0 = subscribeWs(client, EVENTS, { threadId: other.threadId });
-    await settle();
+    const sub0 = await opened(s, 1, () => subscribeWs(client, EVENTS, { threadId: other.threadId }));
     await send(other.threadId, 'x');
     await sub0.count(1);
     const foreign = sub0.items[0]!.data!.threadEvents.cursor as string;
@@ -161,9 +155,10 @@ describe('chatAdded', () => {
   it('delivers only new chats, in seq order, over graphql-ws and SSE', async () => {
     const { threadId } = await channelWithThread(s, mod, [member]);
     const client = wsClient(s.url, member.token);
-    const ws = subscribeWs(client, CHAT_ADDED, { threadId });
-    const sse = subscribeSse(s.url, member.token, CHAT_ADDED, { threadId });
-    await settle(300);
+    const [ws, sse] = await opened(s, 2, () => [
+      subscribeWs(client, CHAT_ADDED, { threadId }),
+      subscribeSse(s.url, member.token, CHAT_ADDED, { threadId }),
+    ]);
     const a = await send(threadId, 'one');
     await ok(s, `mutation($input: EditChatInput!) { editChat(input: $input) { __typename ... on Error { code } } }`, { id: a.chat.id, text: 'edited' }, mod.token);
     await send(threadId, 'two', member);

@@ -12,6 +12,8 @@ import type { Bus } from './bus.js';
 export interface Presence {
   /** Marks users active now; announces those who were away. */
   touch(appId: string, userIds: string[]): Promise<void>;
+  /** Marks a user away now (e.g. the app went to the background); announces it if they were active. */
+  leave(appId: string, userId: string): Promise<void>;
   /** Last-seen time of each given user that is active now. */
   lastSeen(appId: string, userIds: string[]): Promise<Map<string, Date>>;
   close(): void;
@@ -21,6 +23,8 @@ interface Store {
   /** Sets last seen = now; returns the users that were not active before. */
   touch(appId: string, userIds: string[], now: number, cutoff: number): Promise<string[]>;
   lastSeen(appId: string, userIds: string[], cutoff: number): Promise<Map<string, number>>;
+  /** Removes a user; true when they were present. */
+  remove(appId: string, userId: string): Promise<boolean>;
   /** Removes users last seen before the cutoff; returns them per app. */
   sweep(cutoff: number): Promise<Map<string, string[]>>;
 }
@@ -62,6 +66,9 @@ function redisStore(redis: Redis): Store {
       });
       return out;
     },
+    async remove(appId, userId) {
+      return (await redis.zrem(keyOf(appId), userId)) > 0;
+    },
     async sweep(cutoff) {
       const out = new Map<string, string[]>();
       for (const appId of await redis.smembers(APPS)) {
@@ -91,6 +98,9 @@ function memoryStore(): Store {
         if (s !== undefined && s >= cutoff) out.set(id, s);
       }
       return out;
+    },
+    async remove(appId, userId) {
+      return apps.get(appId)?.delete(userId) ?? false;
     },
     async sweep(cutoff) {
       const out = new Map<string, string[]>();
@@ -126,6 +136,9 @@ export function createPresence(env: Env, bus: Bus, log: Logger): Presence {
       if (userIds.length === 0) return;
       const fresh = await store.touch(appId, userIds, Date.now(), cutoff());
       if (fresh.length) bus.publish('presence', appId, { userIds: fresh, status: 'ACTIVE' });
+    },
+    async leave(appId, userId) {
+      if (await store.remove(appId, userId)) bus.publish('presence', appId, { userIds: [userId], status: 'AWAY' });
     },
     async lastSeen(appId, userIds) {
       const m = await store.lastSeen(appId, userIds, cutoff());

@@ -51,7 +51,10 @@ export class Realtime {
     this.pruner.unref();
   }
 
-  /** A registered, bounded stream buffer; `cleanup` runs once when it ends. */
+  /** Streams that became live since start (monotonic; tests wait on it instead of sleeping). */
+  streamsOpened = 0;
+
+  /** A bounded stream buffer; `cleanup` runs once when it ends. Call `opened` when it is live. */
   stream<T extends { kind: string }>(cleanup: () => void): BoundedQueue<T | StreamEnd> {
     const queue: BoundedQueue<T | StreamEnd> = new BoundedQueue<T | StreamEnd>(
       this.env.STREAM_BUFFER,
@@ -61,7 +64,14 @@ export class Realtime {
         cleanup();
       },
     );
+    return queue;
+  }
+
+  /** Registers a stream that is now live (subscribed and caught up), so shutdown can end it. */
+  opened<T>(queue: BoundedQueue<T | StreamEnd>): BoundedQueue<T | StreamEnd> {
+    if (queue.closed) return queue;
     this.streams.add(queue as BoundedQueue<StreamEnd>);
+    this.streamsOpened++;
     return queue;
   }
 

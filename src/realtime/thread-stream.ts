@@ -107,5 +107,5 @@ export async function threadStream(
   }
   live = true;
   for (const batch of pending.splice(0)) chain = chain.then(() => deliver(batch));
-  return queue;
+  return rt.opened(queue);
 }

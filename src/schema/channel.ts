@@ -5,6 +5,7 @@ import {
   createChannel,
   joinChannel,
   leaveChannel,
+  removeChannelMembers,
   listChannelMembers,
   listChannels,
   updateChannel,
@@ -119,5 +120,13 @@ defineMutation('addChannelMembers', {
   authScopes: { user: true, secretKey: true },
   input: (t) => ({ channelId: t.id({ required: true }), userIds: t.idList({ required: true, validate: idList(100) }) }),
   resolve: async (input, ctx) => ({ channel: await addChannelMembers(ctx, input.channelId, input.userIds) }),
+  payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
+});
+
+defineMutation('removeChannelMembers', {
+  description: 'Removes users from a channel (MOD+ or SECRET key). Their live streams of threads they can no longer see end.',
+  authScopes: { user: true, secretKey: true },
+  input: (t) => ({ channelId: t.id({ required: true }), userIds: t.idList({ required: true, validate: idList(100) }) }),
+  resolve: async (input, ctx) => ({ channel: await removeChannelMembers(ctx, input.channelId, input.userIds) }),
   payload: (t) => ({ channel: t.field({ type: ChannelNode, resolve: (p) => p.channel }) }),
 });

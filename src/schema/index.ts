@@ -12,6 +12,7 @@ import './chat.js';
 import './thread.js';
 import './feed.js';
 import './thread-events.js';
+import './live.js';
 
 builder.queryType({});
 builder.mutationType({});

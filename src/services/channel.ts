@@ -1,4 +1,5 @@
 /** Channels: create, update, delete, membership. */
+import { signalAccessChanged } from './events.js';
 import type { Context } from '../context.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import type { Channel, Visibility } from '../generated/prisma/client.js';
@@ -104,6 +105,20 @@ export async function leaveChannel(ctx: Context, id: string): Promise<Channel> {
   const user = requireUser(ctx);
   const channel = await findVisibleChannel(ctx, id);
   await ctx.prisma.channelMember.deleteMany({ where: { channelId: channel.id, userId: user.id } });
+  signalAccessChanged(ctx, [user.id]);
+  return channel;
+}
+
+/**
+ * Removes users from a channel (MOD+ or SECRET key). Idempotent; their live streams of threads they can no longer
+ * see end at once.
+ */
+export async function removeChannelMembers(ctx: Context, id: string, userIds: string[]): Promise<Channel> {
+  assertManager(ctx);
+  const channel = await findVisibleChannel(ctx, id);
+  const unique = [...new Set(userIds)];
+  await ctx.prisma.channelMember.deleteMany({ where: { channelId: channel.id, userId: { in: unique } } });
+  signalAccessChanged(ctx, unique);
   return channel;
 }
 

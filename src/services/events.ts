@@ -43,3 +43,11 @@ export function publishEvents(ctx: Context, events: AppendedEvent[]): void {
     ctx.deps.bus.publish('activity', appId, { threadId, seq, type, authorId: actorId });
   }
 }
+
+/**
+ * Tells the live streams of these users that their access may have changed (left or removed from a channel, role
+ * changed, deactivated): each re-checks at once and ends if it lost access.
+ */
+export function signalAccessChanged(ctx: Context, userIds: string[]): void {
+  for (const id of userIds) ctx.deps.bus.publish('user', id, { type: 'access' });
+}

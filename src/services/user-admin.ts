@@ -1,4 +1,5 @@
 /** Creating and managing app users: issueUserToken, joinApp, updateUser (role and deactivation rules). */
+import { signalAccessChanged } from './events.js';
 import { canSetRole, isAdminPlus } from '../auth/roles.js';
 import { canDeactivate, removesOwner } from '../auth/user-rules.js';
 import type { Context } from '../context.js';
@@ -176,6 +177,7 @@ export async function updateUser(ctx: Context, input: UpdateUserInput): Promise<
     return tx.user.update({ where: { id: target.id }, data });
   });
   ctx.deps.userCache.delete(updated.id);
+  if (managing) signalAccessChanged(ctx, [updated.id]);
   return updated;
 }
 

@@ -94,7 +94,22 @@ export function subscribeSse<T = Record<string, any>>(httpUrl: string, credentia
   return c;
 }
 
-/** Resolves once a graphql-ws subscription is live on the server: a marker the test waits for is cheaper than sleeping. */
+/** Sleeps briefly (to give an unwanted event a chance to arrive before asserting there was none). */
 export async function settle(ms = 150): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Runs `subscribe` and waits until the in-process server has `n` more live streams (subscribed and caught up), so a
+ * test can send right after without racing the subscription.
+ */
+export async function opened<T>(server: { deps: { realtime: { streamsOpened: number } } }, n: number, subscribe: () => T, ms = 10_000): Promise<T> {
+  const target = server.deps.realtime.streamsOpened + n;
+  const result = subscribe();
+  const deadline = Date.now() + ms;
+  while (server.deps.realtime.streamsOpened < target) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} stream(s) to open`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return result;
 }

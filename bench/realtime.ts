@@ -168,7 +168,7 @@ async function gql<T>(url: string, query: string, variables: Record<string, unkn
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
     // A timeout per request rather than the shared `abort.signal`: fetch leaves one listener per request on it.
-    signal: AbortSignal.timeout(Math.max(1, deadlineAt - performance.now())),
+    signal: AbortSignal.timeout(Math.max(1, Math.ceil(deadlineAt - performance.now()))),
   });
   return (await res.json()) as GqlResponse<T>;
 }

@@ -10,8 +10,8 @@
  * Prints sends/s, deliveries/s, send→receipt latency p50/p99/max (all, same instance, cross instance), deliveries per
  * instance, and lost / duplicated / out-of-order counts, which must all be 0 (exit 1 otherwise, or on the deadline).
  *
- * Usage: npm run bench:realtime [-- --chats 2000 --subscribers 20 --senders 4 --timeout 120 --op threadEvents]
- *   (or BENCH_CHATS, BENCH_SUBSCRIBERS, BENCH_SENDERS, BENCH_TIMEOUT_S, BENCH_OP;
+ * Usage: npm run bench:realtime [-- --chats 2000 --subscribers 20 --senders 4 --rate 0 --timeout 120 --op threadEvents]
+ *   (or BENCH_CHATS, BENCH_SUBSCRIBERS, BENCH_SENDERS, BENCH_RATE, BENCH_TIMEOUT_S, BENCH_OP;
  *    BENCH_DATABASE_URL_BASE or DATABASE_URL: maintenance URL, default postgresql://postgres@127.0.0.1:5432/postgres;
  *    REDIS_URL, default redis://127.0.0.1:6379)
  */
@@ -36,9 +36,9 @@ function setting(flag: string, envName: string, fallback: string): string {
   const i = process.argv.indexOf(`--${flag}`);
   return (i > 0 ? process.argv[i + 1] : undefined) ?? process.env[envName] ?? fallback;
 }
-function count(flag: string, envName: string, fallback: number): number {
+function count(flag: string, envName: string, fallback: number, min = 1): number {
   const v = Number(setting(flag, envName, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${flag} must be a positive integer`);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${flag} must be an integer >= ${min}`);
   return v;
 }
 
@@ -46,6 +46,11 @@ const CHATS = count('chats', 'BENCH_CHATS', 2000);
 const SUBSCRIBERS = count('subscribers', 'BENCH_SUBSCRIBERS', 20);
 const SENDERS = count('senders', 'BENCH_SENDERS', 4);
 const TIMEOUT_S = count('timeout', 'BENCH_TIMEOUT_S', 120);
+/**
+ * Total sends per second, 0 for as fast as the senders go. Unpaced, the senders saturate the machine and latency is
+ * mostly queueing; a rate below saturation shows the delivery path itself.
+ */
+const RATE = count('rate', 'BENCH_RATE', 0, 0);
 const OP = setting('op', 'BENCH_OP', 'threadEvents');
 if (OP !== 'threadEvents' && OP !== 'chatAdded') throw new Error('--op must be threadEvents or chatAdded');
 
@@ -362,7 +367,8 @@ async function main(): Promise<number> {
     }
     const onA = subs.filter((s) => s.instance === 'A').length;
     console.log(
-      `bench/realtime: ${CHATS} chats from ${SENDERS} senders (alternating A/B) into one thread; ${SUBSCRIBERS} ${OP} ` +
+      `bench/realtime: ${CHATS} chats from ${SENDERS} senders (alternating A/B, ${RATE ? `paced at ${RATE}/s` : 'unpaced'}) ` +
+        `into one thread; ${SUBSCRIBERS} ${OP} ` +
         `subscribers (${onA} on A, ${SUBSCRIBERS - onA} on B); PostgreSQL ${dbName}, Redis ${redisUrl}; ` +
         `setup ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
     );
@@ -396,6 +402,7 @@ async function main(): Promise<number> {
       senders.map(async (sender) => {
         while (next < CHATS && !timedOut) {
           const i = next++;
+          if (RATE > 0) await sleep(t0 + (i * 1000) / RATE - performance.now());
           const server = servers[i % 2]!;
           const clientId = `b${runId}-${i}`;
           const at = performance.now();
@@ -439,7 +446,7 @@ async function main(): Promise<number> {
     };
     const sortedSend = [...sendLat].sort((x, y) => x - y);
 
-    console.log(`sends        ${confirmed.size} ok, ${failed} failed in ${sendSecs.toFixed(2)} s = ${(CHATS / sendSecs).toFixed(0)} sends/s` +
+    console.log(`sends        ${confirmed.size} ok, ${failed} failed in ${sendSecs.toFixed(2)} s = ${(sendLat.length / sendSecs).toFixed(0)} sends/s` +
       `  (HTTP p50 ${pct(sortedSend, 50).toFixed(1)} ms, p99 ${pct(sortedSend, 99).toFixed(1)} ms)`);
     const spanSecs = (lastAt - t0) / 1000;
     console.log(`deliveries   ${deliveries} of ${expected * SUBSCRIBERS} in ${spanSecs.toFixed(2)} s (first send → last receipt) = ` +

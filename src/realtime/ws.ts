@@ -85,6 +85,8 @@ export function attachWebSocket(
       onConnect: async (ctx) => {
         const credential = bearer(ctx.connectionParams?.authorization);
         const viewer = await resolveViewer(deps, credential);
+        // The socket may have gone while the credential was checked: then it must not take a connection slot.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (credential && viewer.kind === 'anonymous') return false;
         const owner = ownerOf(viewer);
         if (owner) {
@@ -115,7 +117,8 @@ export function attachWebSocket(
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           wsViewer: conn.viewer,
-          request: ctx.extra.request,
+          // As `req`, not `request`: yoga would take the upgrade GET for the operation's request and refuse mutations.
+          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
         });

@@ -123,8 +123,22 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
-async function* filterChatsAdded<T extends { kind: string }>(stream: AsyncIterable<T>): AsyncGenerator<T> {
-  for await (const item of stream) {
-    if (item.kind === 'end' || (item.kind === 'event' && (item as unknown as EventItem).event.type === 'chat.added')) yield item;
-  }
+/**
+ * Only the chat.added items of a thread stream. Not an async generator: a generator cannot be returned while it
+ * awaits the next item, so a client leaving a quiet thread would never release the stream.
+ */
+function filterChatsAdded<T extends { kind: string }>(stream: AsyncIterable<T>): AsyncIterableIterator<T> {
+  const it = stream[Symbol.asyncIterator]();
+  const wanted = (item: T) => item.kind === 'end' || (item.kind === 'event' && (item as unknown as EventItem).event.type === 'chat.added');
+  const self: AsyncIterableIterator<T> = {
+    async next() {
+      for (;;) {
+        const r = await it.next();
+        if (r.done || wanted(r.value)) return r;
+      }
+    },
+    return: async () => (await it.return?.()) ?? { value: undefined, done: true },
+    [Symbol.asyncIterator]: () => self,
+  };
+  return self;
 }

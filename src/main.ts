@@ -1,4 +1,7 @@
-/** Process entry: read env, build deps, start, shut down gracefully on SIGTERM/SIGINT. */
+/**
+ * Process entry: read env, build deps, start, shut down gracefully on SIGTERM/SIGINT: stop accepting, end live
+ * streams and close WebSockets with 1001, let in-flight requests finish, close Prisma and Redis, exit 0.
+ */
 import { buildApp } from './app.js';
 import { buildDeps } from './deps.js';
 import { readEnv } from './env.js';
@@ -15,7 +18,8 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   deps.log.info({ signal }, 'shutting down');
-  const deadline = setTimeout(() => process.exit(1), 10_000);
+  // app.stop() gives in-flight requests SHUTDOWN_TIMEOUT_MS; this is the backstop if closing hangs beyond that.
+  const deadline = setTimeout(() => process.exit(1), env.SHUTDOWN_TIMEOUT_MS + 5_000);
   deadline.unref();
   await app.stop();
   await deps.close();

@@ -172,3 +172,11 @@ describe('chatAdded', () => {
     await client.dispose();
   });
 });
+
+describe('GraphiQL', () => {
+  it('serves GraphiQL with subscriptions over WS, and over SSE with ?subscriptions=sse', async () => {
+    const html = async (q: string) => (await fetch(`${s.url}${q}`, { headers: { accept: 'text/html' } })).text();
+    expect(await html('')).toContain('"subscriptionsProtocol":"WS"');
+    expect(await html('?subscriptions=sse')).toContain('"subscriptionsProtocol":"GRAPHQL_SSE"');
+  });
+});

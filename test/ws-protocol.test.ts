@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { channelWithThread, ok, SEND } from './helpers/chat-ops.js';
 import { makeTenant, type TestTenant, type TestUser } from './helpers/fixtures.js';
-import { subscribeWs, wsClient, wsUrl, type Payload } from './helpers/live.js';
+import { opened, subscribeWs, wsClient, wsUrl, type Payload } from './helpers/live.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const PROTOCOL = 'graphql-transport-ws';
@@ -238,7 +238,7 @@ describe('graphql-ws on a default server', () => {
     expect(raw.of('q', 'next').map((m) => m.payload)).toEqual([{ data: { __typename: 'Query' } }, { data: { __typename: 'Query' } }]);
     expect(raw.closeEvent).toBeNull();
 
-    raw.subscribe('live', EVENTS, { threadId });
+    await opened(s, 1, () => raw.subscribe('live', EVENTS, { threadId }));
     await sendAndSee(s, mod, threadId, 'dup check', [[raw, 'live']]);
     raw.subscribe('live', EVENTS, { threadId });
     const { code } = await raw.closed();
@@ -354,8 +354,10 @@ describe('graphql-ws with MAX_SUBSCRIPTIONS_PER_CONNECTION=2', () => {
   it('refuses a third running operation with LIMIT_EXCEEDED and accepts a new one once one completes', async () => {
     const raw = await RawSocket.connect(s.url, member.token);
     expect(raw.has('connection_ack')).toBe(true);
-    raw.subscribe('1', EVENTS, { threadId });
-    raw.subscribe('2', EVENTS, { threadId });
+    await opened(s, 2, () => {
+      raw.subscribe('1', EVENTS, { threadId });
+      raw.subscribe('2', EVENTS, { threadId });
+    });
     await sendAndSee(s, mod, threadId, 'both live', [[raw, '1'], [raw, '2']]);
 
     raw.subscribe('3', EVENTS, { threadId });
@@ -367,7 +369,7 @@ describe('graphql-ws with MAX_SUBSCRIPTIONS_PER_CONNECTION=2', () => {
     await sendAndSee(s, mod, threadId, 'still live', [[raw, '1'], [raw, '2']]);
 
     raw.send({ id: '1', type: 'complete' });
-    raw.subscribe('4', EVENTS, { threadId });
+    await opened(s, 1, () => raw.subscribe('4', EVENTS, { threadId }));
     await sendAndSee(s, mod, threadId, 'after complete', [[raw, '2'], [raw, '4']]);
     expect(raw.of('4', 'error')).toEqual([]);
     expect(raw.of('1', 'next').map((m) => m.payload.data.threadEvents.chat.text)).toEqual(['both live', 'still live']);

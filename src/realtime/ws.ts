@@ -32,6 +32,16 @@ function ownerOf(viewer: Viewer): string | null {
   return null;
 }
 
+/**
+ * The authorization value of connection_init's payload: `authorization` as documented; `Authorization` and
+ * `headers.authorization` too, which is how GraphiQL-style clients pass their headers tab.
+ */
+function authorizationOf(params: Record<string, unknown> | undefined): unknown {
+  if (!params) return undefined;
+  const headers = (typeof params.headers === 'object' && params.headers ? params.headers : {}) as Record<string, unknown>;
+  return params.authorization ?? params.Authorization ?? headers.authorization ?? headers.Authorization;
+}
+
 interface Envelope {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
@@ -83,7 +93,7 @@ export function attachWebSocket(
       execute: (args) => (args.rootValue as Envelope).execute(args) as never,
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args) as never,
       onConnect: async (ctx) => {
-        const credential = bearer(ctx.connectionParams?.authorization);
+        const credential = bearer(authorizationOf(ctx.connectionParams));
         const viewer = await resolveViewer(deps, credential);
         // The socket may have gone while the credential was checked: then it must not take a connection slot.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;

@@ -117,6 +117,10 @@ export function attachWebSocket(
       onSubscribe: async (ctx, _id, payload) => {
         const conn = conns.get(ctx.extra.socket);
         if (!conn) return [new GraphQLError('Connection not initialised', { extensions: { code: 'UNAUTHENTICATED' } })];
+        // The connection's viewer was resolved once; a user token that expired since then authorises nothing new.
+        if (conn.viewer.kind === 'user' && conn.viewer.tokenExpiresAt.getTime() <= Date.now()) {
+          return [new GraphQLError('The token has expired; reconnect with a new one', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
         // ctx.subscriptions already holds this operation's reservation.
         if (Object.keys(ctx.subscriptions).length > env.MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [

@@ -113,3 +113,18 @@ it('a removed member’s typing stream ends too, and other members keep theirs',
   await clientGone.dispose();
   await clientStays.dispose();
 });
+
+it('refuses new operations on a graphql-ws connection whose token has expired', async () => {
+  const member = await t.user();
+  const { threadId } = await channelWithThread(s, admin, [member]);
+  const { token } = await s.deps.tokens.issue(member.id, t.appId, 1);
+  const client = wsClient(s.url, token);
+  const first = await opened(s, 1, () => subscribeWs(client, EVENTS, { threadId }));
+  await expectEndedWith(first, 'UNAUTHENTICATED');
+  const again = subscribeWs(client, EVENTS, { threadId });
+  await again.done();
+  expect(again.error ?? again.items[0]?.errors).toBeTruthy();
+  const errors = (Array.isArray(again.error) ? again.error : again.items[0]?.errors) as { extensions?: { code?: string } }[];
+  expect(errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  await client.dispose();
+});

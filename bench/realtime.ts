@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createClient, type Client } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { buildDeps } from '../src/deps.js';
 import { readEnv } from '../src/env.js';
@@ -301,7 +302,7 @@ class Subscriber {
     if (confirmed.has(chat.clientId)) this.distinctConfirmed++;
   }
 
-  /** Receipts that arrived before their send's response (the response is not what makes them expected). */
+  /** Recounts once all sends are answered: a receipt can beat its send's response, and was not counted then. */
   settle() {
     this.distinctConfirmed = [...this.received.keys()].filter((id) => confirmed.has(id)).length;
   }
@@ -327,8 +328,24 @@ async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
 
 // ---- The run ----
 
+/** Without Redis the servers still start, but cross-instance chats only arrive by the poll: fail early instead. */
+async function checkRedis() {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  let cause: unknown = null;
+  redis.on('error', (e: unknown) => (cause = e)); // the socket error is the useful one, not "Connection is closed"
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    throw new Error(`Redis at ${redisUrl} is not reachable: ${describe(cause ?? e)}`, { cause: e });
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main(): Promise<number> {
   const started = performance.now();
+  await checkRedis();
   await admin(baseUrl, (c) => c.query(`CREATE DATABASE ${dbName}`));
   const url = withDatabase(baseUrl, dbName);
   let deps: Awaited<ReturnType<typeof buildDeps>> | null = null;
@@ -345,7 +362,10 @@ async function main(): Promise<number> {
     const senders: TestUser[] = await Promise.all(Array.from({ length: SENDERS }, (_, i) => tenant.user({ name: `Sender ${i}` })));
     const readers: TestUser[] = await Promise.all(Array.from({ length: SUBSCRIBERS }, (_, i) => tenant.user({ name: `Reader ${i}` })));
 
-    servers.push(...(await Promise.all([startServer('A', url), startServer('B', url)])));
+    // allSettled: a server that fails while the other is still starting must not leave an unhandled rejection.
+    const starting = await Promise.allSettled([startServer('A', url), startServer('B', url)]);
+    for (const r of starting) if (r.status === 'fulfilled') servers.push(r.value);
+    for (const r of starting) if (r.status === 'rejected') throw r.reason;
     const [a, b] = servers as [Server, Server];
 
     // Channel, members and thread through the API, so the thread has its thread.created event like any real one.

@@ -70,7 +70,7 @@ export function buildApp(deps: Deps): ParleyApp {
       const { request } = initial;
       const requestId = request.headers.get('x-request-id') ?? randomUUID();
       const viewer = await resolveViewer(deps, bearer(request.headers.get('authorization')));
-      return { viewer, prisma: deps.prisma, deps, requestId };
+      return { viewer, prisma: deps.prisma, deps, requestId, signal: request.signal };
     },
     maskedErrors: {
       maskError: (error, message, isDev) => {
@@ -97,11 +97,15 @@ export function buildApp(deps: Deps): ParleyApp {
         });
       }),
     stop: async () => {
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, deps.env.SHUTDOWN_TIMEOUT_MS).unref());
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       deps.realtime.endAll();
-      await ws.close();
+      // A moment for the final UNAVAILABLE payloads to reach WebSocket clients before their sockets close.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200, deps.env.SHUTDOWN_TIMEOUT_MS)));
+      // An unresponsive peer must not hold the close handshake beyond the deadline.
+      await Promise.race([ws.close(), deadline]);
+      ws.terminate();
       server.closeIdleConnections();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, deps.env.SHUTDOWN_TIMEOUT_MS).unref());
       await Promise.race([closed, deadline]);
       server.closeAllConnections();
       await closed;

@@ -40,6 +40,8 @@ export interface Context {
   prisma: PrismaClient;
   deps: Deps;
   requestId: string;
+  /** The HTTP request's abort signal (absent over graphql-ws, which tells streams itself when the client left). */
+  signal?: AbortSignal;
 }
 
 /** The bearer credential of an `Authorization` header value (or graphql-ws connectionParams.authorization). */

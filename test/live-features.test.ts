@@ -20,7 +20,7 @@ let t: TestTenant;
 let mod: TestUser;
 
 beforeAll(async () => {
-  s = await startTestServer({ PRESENCE_AWAY_SECONDS: '1', TYPING_TTL_SECONDS: '1' });
+  s = await startTestServer({ PRESENCE_AWAY_SECONDS: '2', TYPING_TTL_SECONDS: '1' });
   t = await makeTenant(s);
   mod = await t.user({ role: 'MOD' });
 });
@@ -76,7 +76,7 @@ describe('presence', () => {
     expect(Date.parse(now.lastSeenAt)).toBeGreaterThan(Date.now() - 10_000);
     // A second heartbeat while active is not a change.
     await s.gql(HEARTBEAT, { input: {} }, alice.token);
-    await sub.count(2, 6000);
+    await sub.count(2, 8000);
     expect(sub.items[1]!.data!.presenceChanged).toEqual({ status: 'AWAY', users: [{ id: alice.id }] });
     expect(sub.items).toHaveLength(2);
     await c.dispose();

@@ -66,3 +66,20 @@ it('BoundedQueue hands items over in order, ends with one overflow item, and cle
   q.end(99);
   expect(cleaned).toBe(1);
 });
+
+it('a resume with many more missed events than STREAM_BUFFER is paced by the reader and delivers all of them', async () => {
+  const t = await makeTenant(s);
+  const mod = await t.user({ role: 'MOD' });
+  const member = await t.user();
+  const { threadId } = await channelWithThread(s, mod, [member]);
+  for (let i = 0; i < 30; i++) await ok(s, SEND, { threadId, text: `old ${i}` }, mod.token);
+  const cursor = Buffer.from(JSON.stringify(['te', threadId, 0])).toString('base64url');
+  const client = wsClient(s.url, member.token);
+  const sub = subscribeWs(client, `subscription($threadId: ID!, $after: String) { threadEvents(threadId: $threadId, after: $after) {
+    seq ... on ChatAddedEvent { chat { text } } } }`, { threadId, after: cursor });
+  await sub.count(32);
+  expect(sub.items.every((i) => !i.errors)).toBe(true);
+  expect(sub.items.map((i) => i.data!.threadEvents.seq)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
+  expect(sub.items.slice(2).map((i) => i.data!.threadEvents.chat.text)).toEqual(Array.from({ length: 30 }, (_, i) => `old ${i}`));
+  await client.dispose();
+});

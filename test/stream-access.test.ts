@@ -88,7 +88,7 @@ describe.each(transports)('over %s', (_name, open) => {
   it('ends the stream when the token expires', async () => {
     const member = await t.user();
     const { threadId } = await channelWithThread(s, admin, [member]);
-    const { token } = await s.deps.tokens.issue(member.id, t.appId, 2);
+    const { token } = await s.deps.tokens.issue(member.id, t.appId, 3);
     const { sub, close } = await open(token, EVENTS, { threadId });
     await ok(s, SEND, { threadId, text: 'before expiry' }, admin.token);
     await sub.count(1);
@@ -117,7 +117,7 @@ it('a removed member’s typing stream ends too, and other members keep theirs',
 it('refuses new operations on a graphql-ws connection whose token has expired', async () => {
   const member = await t.user();
   const { threadId } = await channelWithThread(s, admin, [member]);
-  const { token } = await s.deps.tokens.issue(member.id, t.appId, 1);
+  const { token } = await s.deps.tokens.issue(member.id, t.appId, 3);
   const client = wsClient(s.url, token);
   const first = await opened(s, 1, () => subscribeWs(client, EVENTS, { threadId }));
   await expectEndedWith(first, 'UNAUTHENTICATED');

@@ -51,13 +51,17 @@ export interface Topics {
 }
 
 export type TopicName = keyof Topics;
+export type Unsubscribe = (() => void) & { ready: Promise<void> };
 type Handler = (message: never) => void;
 
 export interface Bus {
   /** Delivers to this instance's handlers now and to other instances through Redis; never throws. */
   publish<T extends TopicName>(topic: T, key: string, message: Topics[T]): void;
-  /** Registers a handler; returns the function that removes it. */
-  subscribe<T extends TopicName>(topic: T, key: string, handler: (message: Topics[T]) => void): () => void;
+  /**
+   * Registers a handler; returns the function that removes it. Its `ready` resolves once Redis confirmed the
+   * subscription (at once in single-instance mode; it never rejects).
+   */
+  subscribe<T extends TopicName>(topic: T, key: string, handler: (message: Topics[T]) => void): Unsubscribe;
   /** Called whenever the subscriber connection becomes ready again after a loss (not on the first connect). */
   onReconnect(listener: () => void): () => void;
   /** Redis channels this process currently subscribes to (for leak checks). */
@@ -73,6 +77,7 @@ const channelOf = (topic: TopicName, key: string) => `parley:${topic}:${key}`;
 export function createBus(redisUrl: string | undefined, log: Logger): Bus {
   const origin = randomUUID();
   const handlers = new Map<string, Set<Handler>>();
+  const confirmed = new Map<string, Promise<void>>();
   const reconnectListeners = new Set<() => void>();
 
   const deliver = (channel: string, message: unknown) => {
@@ -128,15 +133,23 @@ export function createBus(redisUrl: string | undefined, log: Logger): Bus {
       if (!set) {
         set = new Set();
         handlers.set(channel, set);
-        sub?.subscribe(channel).catch((err: Error) => log.warn({ err: err.message, channel }, 'subscribe failed'));
+        const ready = sub
+          ? sub.subscribe(channel).then(
+              () => undefined,
+              (err: Error) => log.warn({ err: err.message, channel }, 'subscribe failed'),
+            )
+          : Promise.resolve();
+        confirmed.set(channel, ready);
       }
       set.add(handler as Handler);
-      return () => {
+      const unsubscribe = () => {
         const s = handlers.get(channel);
         if (!s?.delete(handler as Handler) || s.size > 0) return;
         handlers.delete(channel);
+        confirmed.delete(channel);
         sub?.unsubscribe(channel).catch((err: Error) => log.warn({ err: err.message, channel }, 'unsubscribe failed'));
       };
+      return Object.assign(unsubscribe, { ready: confirmed.get(channel) ?? Promise.resolve() });
     },
     onReconnect(listener) {
       reconnectListeners.add(listener);

@@ -34,5 +34,5 @@ export function liveStream<T extends { kind: string }>(
     },
   };
   cleanups.push(...start(sink));
-  return ctx.deps.realtime.opened(queue);
+  return ctx.deps.realtime.opened(queue, ctx.signal);
 }

@@ -7,6 +7,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
   private items: T[] = [];
   private waiting: ((r: IteratorResult<T>) => void) | null = null;
   private ended = false;
+  private roomWaiters: (() => void)[] = [];
   private cleanup: (() => void) | null;
 
   /**
@@ -51,6 +52,7 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     if (this.ended) return;
     if (final !== undefined) this.enqueue(final, true);
     this.ended = true;
+    this.wakeProducers();
     this.runCleanup();
     if (this.waiting && this.items.length === 0) {
       const w = this.waiting;
@@ -59,8 +61,24 @@ export class BoundedQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** Items that can still be added without overflowing. */
+  get free(): number {
+    return Math.max(0, this.limit - this.items.length);
+  }
+
+  /** Resolves once the buffer is at most half full (or the stream ended): producers that can wait, wait here. */
+  room(): Promise<void> {
+    if (this.ended || this.items.length <= this.limit / 2) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private wakeProducers(): void {
+    if (this.ended || this.items.length <= this.limit / 2) for (const w of this.roomWaiters.splice(0)) w();
+  }
+
   next(): Promise<IteratorResult<T>> {
     const item = this.items.shift();
+    this.wakeProducers();
     if (item !== undefined) return Promise.resolve({ value: item, done: false });
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => (this.waiting = resolve));

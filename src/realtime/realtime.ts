@@ -67,9 +67,23 @@ export class Realtime {
     return queue;
   }
 
-  /** Registers a stream that is now live (subscribed and caught up), so shutdown can end it. */
-  opened<T>(queue: BoundedQueue<T | StreamEnd>): BoundedQueue<T | StreamEnd> {
+  private stopping = false;
+
+  /**
+   * Registers a stream that is now live, so shutdown can end it. `signal` is the HTTP request's (SSE): a client that
+   * left while the stream was being set up never reads it, so the stream is released here instead.
+   */
+  opened<T>(queue: BoundedQueue<T | StreamEnd>, signal?: AbortSignal): BoundedQueue<T | StreamEnd> {
     if (queue.closed) return queue;
+    if (signal?.aborted) {
+      void queue.return();
+      return queue;
+    }
+    signal?.addEventListener('abort', () => void queue.return(), { once: true });
+    if (this.stopping) {
+      queue.end(endWith(new StreamEndedError('UNAVAILABLE', 'The server is shutting down; resubscribe with your last cursor')));
+      return queue;
+    }
     this.streams.add(queue as BoundedQueue<StreamEnd>);
     this.streamsOpened++;
     return queue;
@@ -82,6 +96,7 @@ export class Realtime {
 
   /** Ends every open stream (shutdown); clients resubscribe elsewhere with their cursor. */
   endAll(): void {
+    this.stopping = true;
     for (const q of [...this.streams]) q.end(endWith(new StreamEndedError('UNAVAILABLE', 'The server is shutting down; resubscribe with your last cursor')));
   }
 

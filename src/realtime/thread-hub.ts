@@ -53,12 +53,15 @@ export class ThreadHub {
         readAgain: false,
         unsubscribe: () => {},
       };
-      // Subscribe first, then read the head: a hint that races the read triggers a read after it.
-      created.unsubscribe = this.bus.subscribe('thread', threadId, (hint) => {
+      const subscription = this.bus.subscribe('thread', threadId, (hint) => {
         if (hint.seq > created.head) this.read(threadId, created);
       });
-      created.ready = this.prisma.thread
-        .findUnique({ where: { id: threadId }, select: { lastEventSeq: true } })
+      created.unsubscribe = subscription;
+      // Read the head only once Redis confirmed the subscription (hints from other instances are then not missed);
+      // while Redis is down, do not wait longer than a second: the reconnect catch-up and the poll cover the rest.
+      const confirmed = Promise.race([subscription.ready, new Promise<void>((r) => setTimeout(r, 1000).unref())]);
+      created.ready = confirmed
+        .then(() => this.prisma.thread.findUnique({ where: { id: threadId }, select: { lastEventSeq: true } }))
         .then((t) => {
           created.head = Math.max(created.head, t?.lastEventSeq ?? 0);
         });
@@ -67,17 +70,25 @@ export class ThreadHub {
     }
     const e = entry;
     e.listeners.add(listener);
-    await e.ready;
-    return {
-      head: e.head,
-      leave: () => {
-        e.listeners.delete(listener);
-        if (e.listeners.size === 0 && this.threads.get(threadId) === e) {
-          this.threads.delete(threadId);
-          e.unsubscribe();
-        }
-      },
+    const leave = () => {
+      e.listeners.delete(listener);
+      if (e.listeners.size === 0 && this.threads.get(threadId) === e) {
+        this.threads.delete(threadId);
+        e.unsubscribe();
+      }
     };
+    try {
+      await e.ready;
+    } catch (err) {
+      // A failed head read must not poison the thread: drop the entry so that the next join starts afresh.
+      leave();
+      if (this.threads.get(threadId) === e) {
+        this.threads.delete(threadId);
+        e.unsubscribe();
+      }
+      throw err;
+    }
+    return { head: e.head, leave };
   }
 
   /** Threads with live local listeners (for metrics and tests). */

@@ -39,54 +39,47 @@ export async function threadStream(
   const resumeAfter = opts.after === null ? null : parseEventCursor(opts.after, thread.id);
   const rt = ctx.deps.realtime;
 
-  let delivered = 0;
+  // Seq of the last event handed to the client (or skipped past by a resync).
+  let delivered = resumeAfter ?? 0;
   let live = false;
-  const pending: LoggedEvent[][] = [];
   let chain: Promise<void> = Promise.resolve();
   const cleanups: (() => void)[] = [];
   const queue = rt.stream<ThreadStreamItem>(() => cleanups.forEach((c) => c()));
-
-  /** Replays the log after the cursor; returns the seq delivered up to. */
-  const replay = async (after: number): Promise<number> => {
-    const head = (await ctx.prisma.thread.findUniqueOrThrow({ where: { id: thread.id }, select: { lastEventSeq: true } })).lastEventSeq;
-    if (after > head) throw ValidationError.field(['after'], 'This cursor is ahead of the thread');
-    delivered = after;
-    const first = await eventsAfter(ctx.prisma, thread.id, after, EVENT_PAGE);
-    if (after < head && first[0]?.seq !== after + 1) {
-      // The events right after the cursor were pruned: the client must reload, then it continues live from the head.
-      queue.push({ kind: 'resync', threadId: thread.id, seq: head });
-      return head;
-    }
-    await deliver(first);
-    // The rest page by page; live batches wait in `pending` meanwhile and are deduped by seq afterwards.
-    for (let page = first; page.length === EVENT_PAGE && !queue.closed; ) {
-      page = await eventsAfter(ctx.prisma, thread.id, delivered, EVENT_PAGE);
-      await deliver(page);
-    }
-    return delivered;
-  };
-
   const lose = (error: AppError) => queue.end(endWith(error));
   const access = watchAccess(ctx, (viewer) => threadAccess(ctx, viewer, thread.id), lose);
   cleanups.push(() => access.stop());
 
-  /** Delivers events in order, once; a thread change re-checks access before it is shown. */
+  /**
+   * Delivers events in order, once. A jump past `delivered + 1` can only mean pruned events (the log is gap-free
+   * otherwise): the client is told to resync. A thread change re-checks access before it is shown.
+   */
   const deliver = async (events: LoggedEvent[]) => {
     for (const event of events) {
       if (queue.closed) return;
       if (event.seq <= delivered) continue;
+      if (event.seq > delivered + 1) queue.push({ kind: 'resync', threadId: thread.id, seq: event.seq - 1 });
       if (event.type === 'thread.updated' && (await access.recheck())) return;
       delivered = event.seq;
       queue.push({ kind: 'event', threadId: thread.id, seq: event.seq, event });
     }
   };
-  // Live batches are processed one after another (access checks are async), in the order the hub hands them out.
-  const onLive = (events: LoggedEvent[]) => {
-    if (!live) {
-      pending.push(events);
-      return;
+  /** Everything in the log after `delivered`, page by page, waiting for the client to read (bounded memory). */
+  const catchUp = async () => {
+    for (;;) {
+      await queue.room();
+      if (queue.closed) return;
+      // One slot is kept for a resync notice or the final item.
+      const size = Math.max(1, Math.min(EVENT_PAGE, queue.free - 1));
+      const page = await eventsAfter(ctx.prisma, thread.id, delivered, size);
+      await deliver(page);
+      if (page.length < size) return;
     }
-    chain = chain.then(() => deliver(events));
+  };
+  // Live batches are processed one after another (access checks are async), in the order the hub hands them out.
+  // Until the replay is done they are not needed: the replay reads the log up to its end and a final catch-up
+  // covers whatever the hub handed out meanwhile.
+  const onLive = (events: LoggedEvent[]) => {
+    if (live) chain = chain.then(() => deliver(events));
   };
 
   try {
@@ -100,12 +93,27 @@ export async function threadStream(
         }),
       );
     }
-    delivered = resumeAfter === null ? joined.head : await replay(resumeAfter);
+    if (resumeAfter === null) {
+      delivered = joined.head;
+      live = true;
+    } else {
+      const head = (await ctx.prisma.thread.findUniqueOrThrow({ where: { id: thread.id }, select: { lastEventSeq: true } })).lastEventSeq;
+      if (resumeAfter > head) throw ValidationError.field(['after'], 'This cursor is ahead of the thread');
+      // The replay runs while the client reads; live batches start counting once it reached the end of the log.
+      chain = chain.then(async () => {
+        await catchUp();
+        // The log ends before the head only when its tail after the cursor was pruned.
+        if (delivered < head && !queue.closed) {
+          queue.push({ kind: 'resync', threadId: thread.id, seq: head });
+          delivered = head;
+        }
+        live = true;
+        await catchUp();
+      });
+    }
   } catch (err) {
     await queue.return();
     throw err;
   }
-  live = true;
-  for (const batch of pending.splice(0)) chain = chain.then(() => deliver(batch));
-  return rt.opened(queue);
+  return rt.opened(queue, ctx.signal);
 }

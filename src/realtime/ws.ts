@@ -3,7 +3,8 @@
  * masking and the context are the same as over HTTP.
  *
  * - Auth: `connectionParams.authorization` ("Bearer …"). A credential that does not resolve closes with 4403; no
- *   credential gives an anonymous connection (whose subscriptions then fail auth individually). No connection_init
+ *   credential gives an anonymous connection (whose subscriptions then fail auth individually). Each operation
+ *   resolves the credential again, so one that stopped working since connection_init gets UNAUTHENTICATED. No connection_init
  *   within WS_INIT_TIMEOUT_MS closes with 4408; subscribe before init 4401; a duplicate operation id 4409 (protocol).
  * - Limits: MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once (more get a LIMIT_EXCEEDED error message),
  *   MAX_CONNECTIONS_PER_USER per instance (more close with 4429 "Too many connections"), WS_MAX_PAYLOAD_BYTES per
@@ -20,7 +21,7 @@ import { bearer, resolveViewer, type Context, type Deps, type Viewer } from '../
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 
 interface Connection {
-  viewer: Viewer;
+  credential: string | null;
   owner: string | null;
 }
 
@@ -48,8 +49,10 @@ interface Envelope {
 }
 
 export interface WebSocketTransport {
-  /** Closes every socket with 1001 and stops accepting new ones. */
+  /** Closes every socket with 1001 and stops accepting new ones (waits for the close handshakes). */
   close(): Promise<void>;
+  /** Drops every socket still open at once. */
+  terminate(): void;
   connections(): number;
 }
 
@@ -107,7 +110,7 @@ export function attachWebSocket(
           }
           perOwner.set(owner, n + 1);
         }
-        conns.set(ctx.extra.socket, { viewer, owner });
+        conns.set(ctx.extra.socket, { credential, owner });
         return true;
       },
       onClose: (ctx) => {
@@ -117,9 +120,11 @@ export function attachWebSocket(
       onSubscribe: async (ctx, _id, payload) => {
         const conn = conns.get(ctx.extra.socket);
         if (!conn) return [new GraphQLError('Connection not initialised', { extensions: { code: 'UNAUTHENTICATED' } })];
-        // The connection's viewer was resolved once; a user token that expired since then authorises nothing new.
-        if (conn.viewer.kind === 'user' && conn.viewer.tokenExpiresAt.getTime() <= Date.now()) {
-          return [new GraphQLError('The token has expired; reconnect with a new one', { extensions: { code: 'UNAUTHENTICATED' } })];
+        // Every operation resolves the credential again (cached briefly, as over HTTP): a token that expired, a user
+        // deactivated or demoted, a key revoked since connection_init authorise nothing new.
+        const viewer = await resolveViewer(deps, conn.credential);
+        if (conn.credential && viewer.kind === 'anonymous') {
+          return [new GraphQLError('This credential is no longer valid; reconnect with a new one', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         // ctx.subscriptions already holds this operation's reservation.
         if (Object.keys(ctx.subscriptions).length > env.MAX_SUBSCRIPTIONS_PER_CONNECTION) {
@@ -130,7 +135,7 @@ export function attachWebSocket(
           ];
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          wsViewer: conn.viewer,
+          wsViewer: viewer,
           // As `req`, not `request`: yoga would take the upgrade GET for the operation's request and refuse mutations.
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -144,7 +149,7 @@ export function attachWebSocket(
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
-        const v = conn.viewer;
+        const v = viewer;
         if (v.kind === 'user') {
           const socket = ctx.extra.socket;
           liveUsers.set(socket, { appId: v.appId, userId: v.user.id, live: () => Object.values(ctx.subscriptions).length > 0 });
@@ -168,6 +173,9 @@ export function attachWebSocket(
     async close() {
       clearInterval(presenceTimer);
       await handle.dispose();
+    },
+    terminate() {
+      for (const c of wss.clients) c.terminate();
     },
     connections: () => wss.clients.size,
   };

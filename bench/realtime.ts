@@ -10,14 +10,15 @@
  * Prints sends/s, deliveries/s, send→receipt latency p50/p99/max (all, same instance, cross instance), deliveries per
  * instance, and lost / duplicated / out-of-order counts, which must all be 0 (exit 1 otherwise, or on the deadline).
  *
- * Usage: npm run bench:realtime [-- --chats 2000 --subscribers 20 --senders 4 --rate 0 --timeout 120 --op threadEvents]
- *   (or BENCH_CHATS, BENCH_SUBSCRIBERS, BENCH_SENDERS, BENCH_RATE, BENCH_TIMEOUT_S, BENCH_OP;
+ * Usage: npm run bench:realtime [-- --chats 2000 --subscribers 20 --senders 4 --rate 0 --timeout 120 --op threadEvents
+ *                                    --dump receipts.csv]
+ *   (or BENCH_CHATS, BENCH_SUBSCRIBERS, BENCH_SENDERS, BENCH_RATE, BENCH_TIMEOUT_S, BENCH_OP, BENCH_DUMP;
  *    BENCH_DATABASE_URL_BASE or DATABASE_URL: maintenance URL, default postgresql://postgres@127.0.0.1:5432/postgres;
  *    REDIS_URL, default redis://127.0.0.1:6379)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -53,6 +54,8 @@ const TIMEOUT_S = count('timeout', 'BENCH_TIMEOUT_S', 120);
  */
 const RATE = count('rate', 'BENCH_RATE', 0, 0);
 const OP = setting('op', 'BENCH_OP', 'threadEvents');
+/** Optional CSV of every receipt (for looking at a latency tail over time). */
+const DUMP = setting('dump', 'BENCH_DUMP', '');
 if (OP !== 'threadEvents' && OP !== 'chatAdded') throw new Error('--op must be threadEvents or chatAdded');
 
 const baseUrl = process.env.BENCH_DATABASE_URL_BASE ?? process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -217,6 +220,7 @@ const SUBSCRIPTION =
     : `subscription($threadId: ID!) { chatAdded(threadId: $threadId) { id seq clientId } }`;
 
 interface Sent {
+  i: number;
   at: number;
   via: 'A' | 'B';
 }
@@ -227,8 +231,13 @@ const sent = new Map<string, Sent>();
 const confirmed = new Set<string>();
 
 const WARM_PREFIX = 'warm-';
+/** CSV rows for --dump, times in ms from the first send. */
+const receipts: string[] = [];
+let clockZero = 0;
 
 class Subscriber {
+  private static count = 0;
+  readonly index = Subscriber.count++;
   readonly client: Client;
   readonly received = new Map<string, number>();
   deliveries = 0;
@@ -298,6 +307,7 @@ class Subscriber {
     if (chat.seq < this.lastChatSeq) this.outOfOrder++;
     this.lastChatSeq = Math.max(this.lastChatSeq, chat.seq);
     (s.via === this.instance ? this.lat.same : this.lat.cross).push(now - s.at);
+    if (DUMP) receipts.push([s.i, s.via, (s.at - clockZero).toFixed(2), this.index, this.instance, (now - clockZero).toFixed(2), chat.seq].join(','));
     // Counted as it arrives only when already confirmed; the rest are reconciled after the sends (see settle()).
     if (confirmed.has(chat.clientId)) this.distinctConfirmed++;
   }
@@ -418,6 +428,7 @@ async function main(): Promise<number> {
     const cpu0 = [selfCpu(), childCpu(a.proc), childCpu(b.proc)];
     const load0 = loadavg()[0]!;
     const t0 = performance.now();
+    clockZero = t0;
     await Promise.all(
       senders.map(async (sender) => {
         while (next < CHATS && !timedOut) {
@@ -426,7 +437,7 @@ async function main(): Promise<number> {
           const server = servers[i % 2]!;
           const clientId = `b${runId}-${i}`;
           const at = performance.now();
-          sent.set(clientId, { at, via: server.name });
+          sent.set(clientId, { i, at, via: server.name });
           try {
             const res = await gql<{ sendChat?: Payload }>(server.url, SEND, { input: { threadId, text: `bench ${i}`, clientId } }, sender.token);
             if (res.data?.sendChat?.__typename === 'SendChatPayload') confirmed.add(clientId);
@@ -481,6 +492,11 @@ async function main(): Promise<number> {
     const [bench, cpuA, cpuB] = cpu1.map((v, i) => (v - cpu0[i]!).toFixed(1));
     console.log(`cpu          bench ${bench} s, A ${cpuA} s, B ${cpuB} s in ${wallSecs.toFixed(1)} s wall on ${cpus().length} cores; ` +
       `load average (1 min) ${load0.toFixed(1)} → ${load1.toFixed(1)}`);
+
+    if (DUMP) {
+      writeFileSync(DUMP, ['send,via,sent_ms,subscriber,instance,received_ms,chat_seq', ...receipts].join('\n') + '\n');
+      console.log(`receipts     ${receipts.length} rows in ${DUMP}`);
+    }
 
     const bad = lost + dup + outOfOrder + unexpected + failed + streamErrors.length;
     if (timedOut) console.log(`\nFAIL: deadline of ${TIMEOUT_S} s reached; figures above are partial.`);

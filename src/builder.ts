@@ -14,7 +14,7 @@ import { idPrefix, ID_PREFIXES } from './ids.js';
 import { isModPlus, isAdminPlus } from './auth/roles.js';
 
 /** Types that implement Node (sessions have ids but are never exposed). */
-const NODE_TYPES = new Set<string>(['Account', 'Organization', 'App', 'ApiKey', 'User', 'Channel', 'Thread', 'Chat', 'Feed']);
+const NODE_TYPES = new Set<string>(['Account', 'Organization', 'App', 'ApiKey', 'User', 'Channel', 'Thread', 'Chat', 'Feed', 'Webhook']);
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -31,8 +31,12 @@ export const builder = new SchemaBuilder<{
     account: boolean;
     /** A SECRET API key of an app (server to server). */
     secretKey: boolean;
-    /** A user token of an active app user. */
+    /** A user token of an active app user who is not a support visitor. */
     user: boolean;
+    /** A support visitor's token (a VISITOR user from startConversation): only their own conversation. */
+    visitor: boolean;
+    /** A PUBLISHABLE API key (shipped to browsers): joinApp and startConversation only. */
+    publishableKey: boolean;
     /** A user with role MOD, ADMIN or OWNER. */
     mod: boolean;
     /** A user with role ADMIN or OWNER. */
@@ -74,7 +78,9 @@ export const builder = new SchemaBuilder<{
       authenticated: ctx.viewer.kind !== 'anonymous',
       account: ctx.viewer.kind === 'account',
       secretKey: ctx.viewer.kind === 'secretKey',
-      user: ctx.viewer.kind === 'user',
+      user: ctx.viewer.kind === 'user' && ctx.viewer.user.kind !== 'VISITOR',
+      visitor: ctx.viewer.kind === 'user' && ctx.viewer.user.kind === 'VISITOR',
+      publishableKey: ctx.viewer.kind === 'publishableKey',
       mod: ctx.viewer.kind === 'user' && isModPlus(ctx.viewer.user.role),
       admin: ctx.viewer.kind === 'user' && isAdminPlus(ctx.viewer.user.role),
     }),

@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   cht: 'Chat',
   fed: 'Feed',
   ses: 'Session',
+  whk: 'Webhook',
 } as const;
 
 export type IdPrefix = keyof typeof ID_PREFIXES;

@@ -25,6 +25,10 @@ export interface ThreadHint {
 /** Activity in an app's threads, for feed and unread streams. */
 export interface ActivityHint extends ThreadHint {
   authorId: string | null;
+  /** A chat that is an agent-only note (visitors' streams skip it). */
+  internal?: boolean;
+  /** A chat sent by the conversation's visitor (moves the conversation to the top of the inbox). */
+  byVisitor?: boolean;
 }
 
 export interface TypingHint {

@@ -7,12 +7,14 @@ import type { Context, Viewer } from '../context.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
 import { eventsAfter, EVENT_PAGE, parseEventCursor, type LoggedEvent } from '../services/event-log.js';
 import { findVisibleThread } from '../services/thread.js';
-import { visibleThreadWhere } from '../services/visibility.js';
+import { deliveredUpTo, unackedChatEvents } from '../services/delivery.js';
+import { isAgentSide, visibleThreadWhere } from '../services/visibility.js';
 import { watchAccess } from './access.js';
 import { endWith, type StreamEnd } from './realtime.js';
 
 export type ThreadStreamItem =
-  | { kind: 'event'; threadId: string; seq: number; event: LoggedEvent }
+  /** `cursorSeq` is set on redelivered chats: their cursor is the resume cursor, so a client's position never goes back. */
+  | { kind: 'event'; threadId: string; seq: number; event: LoggedEvent; redelivered?: boolean; cursorSeq?: number }
   | { kind: 'readState'; threadId: string; seq: number; lastReadSeq: number }
   | { kind: 'resync'; threadId: string; seq: number };
 
@@ -21,6 +23,8 @@ export interface ThreadStreamOptions {
   after: string | null;
   /** Also deliver the viewer's own read-state changes. */
   readState: boolean;
+  /** On resume, first redeliver the chats of others the viewer has not acked (see services/delivery.ts). */
+  redeliver?: boolean;
 }
 
 /** Whether the viewer (as it is now) may still see the thread. */
@@ -38,6 +42,8 @@ export async function threadStream(
   const thread = await findVisibleThread(ctx, threadId);
   const resumeAfter = opts.after === null ? null : parseEventCursor(opts.after, thread.id);
   const rt = ctx.deps.realtime;
+  // Visitors never see internal notes: events about them are skipped (their seqs still count as delivered).
+  const hideInternal = !isAgentSide(ctx.viewer);
 
   // Seq of the last event handed to the client (or skipped past by a resync).
   let delivered = resumeAfter ?? 0;
@@ -60,6 +66,7 @@ export async function threadStream(
       if (event.seq > delivered + 1) queue.push({ kind: 'resync', threadId: thread.id, seq: event.seq - 1 });
       if (event.type === 'thread.updated' && (await access.recheck())) return;
       delivered = event.seq;
+      if (hideInternal && event.payload.internal === true) continue;
       queue.push({ kind: 'event', threadId: thread.id, seq: event.seq, event });
     }
   };
@@ -73,6 +80,20 @@ export async function threadStream(
       const page = await eventsAfter(ctx.prisma, thread.id, delivered, size);
       await deliver(page);
       if (page.length < size) return;
+    }
+  };
+  /** The chats of others up to the cursor that the viewer has not acked, paced like the replay. */
+  const redeliver = async (upTo: number) => {
+    if (ctx.viewer.kind !== 'user') return;
+    const acked = await deliveredUpTo(ctx, thread.id, ctx.viewer.user.id);
+    for (let from = 0; ; ) {
+      await queue.room();
+      if (queue.closed) return;
+      const size = Math.max(1, Math.min(EVENT_PAGE, queue.free - 1));
+      const page = await unackedChatEvents(ctx, thread.id, acked, from, upTo, size);
+      for (const event of page) queue.push({ kind: 'event', threadId: thread.id, seq: event.seq, event, redelivered: true, cursorSeq: upTo });
+      if (page.length < size) return;
+      from = page[page.length - 1]?.seq ?? upTo;
     }
   };
   // Live batches are processed one after another (access checks are async), in the order the hub hands them out.
@@ -101,6 +122,7 @@ export async function threadStream(
       if (resumeAfter > head) throw ValidationError.field(['after'], 'This cursor is ahead of the thread');
       // The replay runs while the client reads; live batches start counting once it reached the end of the log.
       chain = chain.then(async () => {
+        if (opts.redeliver) await redeliver(resumeAfter);
         await catchUp();
         // The log ends before the head only when its tail after the cursor was pruned.
         if (delivered < head && !queue.closed) {

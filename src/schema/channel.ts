@@ -35,6 +35,7 @@ export const ChannelNode = builder.prismaNode('Channel', {
     visibility: t.expose('visibility', { type: VisibilityEnum }),
     autoJoin: t.exposeBoolean('autoJoin'),
     direct: t.exposeBoolean('direct'),
+    support: t.exposeBoolean('support'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     viewerIsMember: t.boolean({
       resolve: async (c, _a, ctx) =>
@@ -78,6 +79,7 @@ defineMutation('createChannel', {
     visibility: t.field({ type: VisibilityEnum }),
     autoJoin: t.boolean(),
     direct: t.boolean({ description: 'A direct-message channel: always HIDDEN, starts with `memberIds`.' }),
+    support: t.boolean({ description: 'A support inbox for visitor conversations: always HIDDEN; members and MOD+ users are its agents.' }),
     memberIds: t.idList({ validate: idList(100) }),
   }),
   resolve: async (input, ctx) => ({ channel: await createChannel(ctx, input) }),

@@ -3,6 +3,7 @@ import { builder } from '../builder.js';
 import type { User } from '../generated/prisma/client.js';
 import { deleteChat, editChat, setReaction } from '../services/chat.js';
 import { sendChat } from '../services/chat-send.js';
+import { deliveryStateOf, receiptsOf, type Receipt } from '../services/delivery.js';
 import { visibleChatWhere } from '../services/visibility.js';
 import { defineMutation } from './mutation.js';
 import { UserNode } from './user.js';
@@ -13,6 +14,26 @@ interface ReactionGroup {
   users: User[];
   viewerHasReacted: boolean;
 }
+
+const ChatOriginEnum = builder.enumType('ChatOrigin', {
+  description:
+    'Who wrote a chat, by the author’s kind at send time: VISITOR (a support visitor), AGENT (a person of the app), ' +
+    'BOT (a BOT user). SYSTEM is reserved for messages Parley writes itself; none are written yet.',
+  values: ['VISITOR', 'AGENT', 'BOT', 'SYSTEM'] as const,
+});
+
+const DeliveryStateEnum = builder.enumType('DeliveryState', {
+  description: 'How far a chat got: SENT (stored), DELIVERED (reached a recipient’s client: ackChats), READ (a recipient read it).',
+  values: ['SENT', 'DELIVERED', 'READ'] as const,
+});
+
+const ReceiptRef = builder.objectRef<Receipt>('ChatReceipt').implement({
+  description: 'One recipient a chat reached.',
+  fields: (t) => ({
+    user: t.prismaField({ type: 'User', resolve: (query, r, _a, ctx) => ctx.prisma.user.findUniqueOrThrow({ ...query, where: { id: r.userId } }) }),
+    state: t.field({ type: DeliveryStateEnum, resolve: (r) => r.state }),
+  }),
+});
 
 const ReactionGroupRef = builder.objectRef<ReactionGroup>('ReactionGroup').implement({
   description: 'Everyone who reacted to a chat with one name, in the order they reacted.',
@@ -35,7 +56,25 @@ export const ChatNode = builder.prismaNode('Chat', {
     author: t.relation('author'),
     text: t.exposeString('text', { description: 'Empty once the chat is deleted.' }),
     clientId: t.exposeString('clientId', { nullable: true }),
-    replyTo: t.relation('replyTo', { nullable: true }),
+    replyTo: t.prismaField({
+      type: 'Chat',
+      nullable: true,
+      description: 'The chat this one answers (null when the viewer may not see it, e.g. an internal note for a visitor).',
+      resolve: (query, chat, _a, ctx) =>
+        chat.replyToId ? ctx.prisma.chat.findFirst({ ...query, where: { id: chat.replyToId, ...visibleChatWhere(ctx.viewer) } }) : null,
+    }),
+    origin: t.field({ type: ChatOriginEnum, resolve: (c) => c.origin }),
+    deliveryState: t.field({
+      type: DeliveryStateEnum,
+      description: 'The furthest any recipient (anyone but the author) got: for an agent’s reply, the visitor’s state.',
+      resolve: (chat, _a, ctx) => deliveryStateOf(ctx, chat),
+    }),
+    receipts: t.field({
+      type: [ReceiptRef],
+      description: 'Per recipient, who the chat reached or who read it (up to 100; agents only, empty for visitors).',
+      resolve: (chat, _a, ctx) => receiptsOf(ctx, chat),
+    }),
+    internal: t.exposeBoolean('internal', { description: 'An agent-only note of a support conversation (never shown to visitors).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     editedAt: t.expose('editedAt', { type: 'DateTime', nullable: true }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
@@ -61,14 +100,15 @@ const chatText = safeText(1, 10_000);
 
 defineMutation('sendChat', {
   description:
-    'Sends a chat to a thread the viewer is a member of (through one of its channels). A retry with the same ' +
-    '`clientId` by the same author returns the stored chat and writes nothing.',
-  authScopes: { user: true },
+    'Sends a chat to a thread the viewer is a member of (through one of its channels; visitors: their own ' +
+    'conversation). A retry with the same `clientId` by the same author returns the stored chat and writes nothing.',
+  authScopes: { user: true, visitor: true },
   input: (t) => ({
     threadId: t.id({ required: true }),
     text: t.string({ required: true, validate: chatText }),
     clientId: t.string({ validate: clientKey, description: 'Idempotency key chosen by the client (e.g. a UUID).' }),
     replyToId: t.id({ description: 'A chat of the same thread this one answers.' }),
+    internal: t.boolean({ description: 'An agent-only note (support conversations; not for visitors).' }),
   }),
   resolve: async (input, ctx) => ({ chat: await sendChat(ctx, input) }),
   payload: (t) => ({ chat: t.field({ type: ChatNode, resolve: (p) => p.chat }) }),
@@ -92,7 +132,7 @@ defineMutation('deleteChat', {
 
 defineMutation('setReaction', {
   description: 'Sets (`set: true`) or removes the viewer’s reaction. Blind write: repeating it is fine.',
-  authScopes: { user: true },
+  authScopes: { user: true, visitor: true },
   input: (t) => ({
     chatId: t.id({ required: true }),
     name: t.string({ required: true, validate: reactionName }),

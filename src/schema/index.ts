@@ -13,6 +13,7 @@ import './thread.js';
 import './feed.js';
 import './thread-events.js';
 import './live.js';
+import './conversation.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -34,7 +34,7 @@ const TypingEventRef = builder.objectRef<TypingItem>('TypingEvent').implement({
 
 defineMutation('setTyping', {
   description: 'Says the viewer is (or stopped) typing in a thread. Renew every few seconds while typing.',
-  authScopes: { user: true },
+  authScopes: { user: true, visitor: true },
   input: (t) => ({ threadId: t.id({ required: true }), isTyping: t.boolean({ required: true }) }),
   resolve: (input, ctx) => setTyping(ctx, input.threadId, input.isTyping),
   payload: (t) => ({

@@ -10,8 +10,9 @@ import { unwrap } from '../realtime/realtime.js';
 import { threadStream, type ThreadStreamItem } from '../realtime/thread-stream.js';
 import { eventCursor } from '../services/event-log.js';
 import { readStateOf } from '../services/read-state.js';
-import { visibleChatWhere, visibleThreadWhere, visibleUserWhere } from '../services/visibility.js';
+import { visibleChatWhere, visibleThreadWhere, visibleUserWhere, visitorIdOf } from '../services/visibility.js';
 import { ChatNode } from './chat.js';
+import { ConversationRef } from './conversation.js';
 import { ReadStateRef, ThreadNode } from './thread.js';
 import { UserNode } from './user.js';
 
@@ -24,6 +25,9 @@ const EVENT_TYPES: Record<string, string> = {
   'chat.edited': 'ChatEditedEvent',
   'chat.deleted': 'ChatDeletedEvent',
   'reaction.changed': 'ReactionChangedEvent',
+  'conversation.created': 'ConversationChangedEvent',
+  'conversation.status_changed': 'ConversationChangedEvent',
+  'conversation.assigned': 'ConversationChangedEvent',
 };
 
 async function loadThread(ctx: Context, id: string): Promise<Thread> {
@@ -39,7 +43,7 @@ export const ThreadEventRef = builder.interfaceRef<ThreadStreamItem>('ThreadEven
   description: 'Something that happened in a thread. Store `cursor` and pass it as `after` to resume without gaps.',
   resolveType: (item) => (item.kind === 'event' ? (EVENT_TYPES[item.event.type] ?? 'ThreadUpdatedEvent') : item.kind === 'readState' ? 'ReadStateChangedEvent' : 'ResyncRequiredEvent'),
   fields: (t) => ({
-    cursor: t.string({ resolve: (item) => eventCursor(item.threadId, item.seq) }),
+    cursor: t.string({ resolve: (item) => eventCursor(item.threadId, (item.kind === 'event' ? item.cursorSeq : undefined) ?? item.seq) }),
     seq: t.int({ description: 'The thread’s event seq (gap-free per thread; not the chat seq).', resolve: (item) => item.seq }),
     thread: t.field({ type: ThreadNode, resolve: (item, _a, ctx) => loadThread(ctx, item.threadId) }),
   }),
@@ -49,7 +53,13 @@ const chatField = (name: string, description: string) =>
   builder.objectRef<EventItem>(name).implement({
     description,
     interfaces: [ThreadEventRef],
-    fields: (t) => ({ chat: t.field({ type: ChatNode, resolve: (item, _a, ctx) => loadChat(ctx, item) }) }),
+    fields: (t) => ({
+      chat: t.field({ type: ChatNode, resolve: (item, _a, ctx) => loadChat(ctx, item) }),
+      redelivered: t.boolean({
+        description: 'Sent again on resume because it was not acked (ackChats); its cursor is the resume cursor.',
+        resolve: (item) => item.redelivered === true,
+      }),
+    }),
   });
 
 chatField('ChatAddedEvent', 'A chat was sent.');
@@ -77,6 +87,17 @@ for (const [name, description] of [
 ] as const) {
   builder.objectRef<EventItem>(name).implement({ description, interfaces: [ThreadEventRef], fields: () => ({}) });
 }
+
+builder.objectRef<EventItem>('ConversationChangedEvent').implement({
+  description: 'The support conversation of this thread was created, changed status or was (un)assigned.',
+  interfaces: [ThreadEventRef],
+  fields: (t) => ({
+    conversation: t.field({
+      type: ConversationRef,
+      resolve: (item, _a, ctx) => ctx.prisma.conversation.findUniqueOrThrow({ where: { threadId: item.threadId } }),
+    }),
+  }),
+});
 
 builder.objectRef<Extract<ThreadStreamItem, { kind: 'readState' }>>('ReadStateChangedEvent').implement({
   description: 'The viewer’s own read state of the thread changed (here or on another device). `seq` and `cursor` are those of the last event delivered before it.',
@@ -107,10 +128,13 @@ builder.subscriptionFields((t) => ({
     type: ThreadEventRef,
     description:
       'Everything that happens in a thread, in event order. With `after` (a cursor from an earlier event), first ' +
-      'every event after it from the event log, then live, with no gap and no duplicate.',
+      'every event after it from the event log, then live, with no gap and no duplicate. With `redeliver` (default: ' +
+      'true for visitors, false for other users), such a resume first sends the chats of others up to the cursor that ' +
+      'the viewer has not acked (ackChats) or read, once each, marked `redelivered`.',
     authScopes: { authenticated: true },
-    args: { threadId: t.arg.id({ required: true }), after: t.arg.string() },
-    subscribe: (_r, args, ctx) => threadStream(ctx, args.threadId, { after: args.after ?? null, readState: true }),
+    args: { threadId: t.arg.id({ required: true }), after: t.arg.string(), redeliver: t.arg.boolean() },
+    subscribe: (_r, args, ctx) =>
+      threadStream(ctx, args.threadId, { after: args.after ?? null, readState: true, redeliver: args.redeliver ?? visitorIdOf(ctx.viewer) !== null }),
     resolve: (item) => unwrap(item),
   }),
   chatAdded: t.field({
@@ -118,7 +142,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every new chat of a thread, in seq order, from now on (use threadEvents with `after` to resume).',
     authScopes: { authenticated: true },
     args: { threadId: t.arg.id({ required: true }) },
-    subscribe: async (_r, args, ctx) => filterChatsAdded(await threadStream(ctx, args.threadId, { after: null, readState: false })),
+    subscribe: async (_r, args, ctx) => filterChatsAdded(await threadStream(ctx, args.threadId, { after: null, readState: false, redeliver: false })),
     resolve: (item, _a, ctx) => loadChat(ctx, unwrap(item) as EventItem),
   }),
 }));

@@ -4,8 +4,10 @@ import { builder } from '../builder.js';
 import type { Chat } from '../generated/prisma/client.js';
 import { listChats } from '../services/chat.js';
 import { findVisibleChannel } from '../services/channel.js';
-import { markRead, muteThread, readStateOf, type ReadStateView } from '../services/read-state.js';
-import { createThread, listThreads, updateThread } from '../services/thread.js';
+import { chatCountsFor, markRead, muteThread, readStateOf, type ReadStateView } from '../services/read-state.js';
+import { ackChats } from '../services/delivery.js';
+import { createThread, findVisibleThread, listThreads, updateThread } from '../services/thread.js';
+import { z } from 'zod';
 import { readableChannelWhere, visibleThreadWhere } from '../services/visibility.js';
 import { pageRequest } from './connection.js';
 import { ChatNode } from './chat.js';
@@ -41,8 +43,11 @@ export const ThreadNode = builder.prismaNode('Thread', {
     author: t.relation('author'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastActivityAt: t.expose('lastActivityAt', { type: 'DateTime' }),
-    numChats: t.exposeInt('numChats'),
-    lastSeq: t.exposeInt('lastSeq', { description: 'Seq of the newest chat (chats are numbered 1, 2, 3… without gaps).' }),
+    numChats: t.int({ resolve: async (th, _a, ctx) => (await chatCountsFor(ctx, th)).numChats }),
+    lastSeq: t.int({
+      description: 'Seq of the newest chat (chats are numbered 1, 2, 3… without gaps; visitors skip internal notes).',
+      resolve: async (th, _a, ctx) => (await chatCountsFor(ctx, th)).lastSeq,
+    }),
     hidden: t.exposeBoolean('hidden'),
     deleted: t.boolean({ resolve: (th) => th.deletedAt !== null }),
     resolved: t.exposeBoolean('resolved'),
@@ -137,10 +142,23 @@ defineMutation('updateThread', {
 
 defineMutation('markRead', {
   description: 'Marks the thread read up to a chat. Never moves backwards.',
-  authScopes: { user: true },
+  authScopes: { user: true, visitor: true },
   input: (t) => ({ threadId: t.id({ required: true }), chatId: t.id({ required: true }) }),
   resolve: async (input, ctx) => ({ readState: await markRead(ctx, input.threadId, input.chatId) }),
   payload: (t) => ({ readState: t.field({ type: ReadStateRef, resolve: (p) => p.readState }) }),
+});
+
+defineMutation('ackChats', {
+  description:
+    'Acknowledges that every chat of the thread up to `upToSeq` reached this client (delivery receipts; never moves ' +
+    'backwards). A resumed threadEvents stream redelivers the chats of others above it.',
+  authScopes: { user: true, visitor: true },
+  input: (t) => ({ threadId: t.id({ required: true }), upToSeq: t.int({ required: true, validate: z.number().int().min(0) }) }),
+  resolve: (input, ctx) => ackChats(ctx, input.threadId, input.upToSeq),
+  payload: (t) => ({
+    thread: t.field({ type: ThreadNode, resolve: (p, _a, ctx) => findVisibleThread(ctx, p.threadId) }),
+    ackedSeq: t.int({ resolve: (p) => p.ackedSeq }),
+  }),
 });
 
 defineMutation('muteThread', {

@@ -1,10 +1,10 @@
 /** App users: the User node, the users connection, user(id), and issueUserToken / updateUser / joinApp. */
 import { z } from 'zod';
 import { builder } from '../builder.js';
-import { isAdminPlus } from '../auth/roles.js';
+import { isAdminPlus, isModPlus } from '../auth/roles.js';
 import { listUsers } from '../services/user.js';
 import { issueUserToken, joinApp, updateUser } from '../services/user-admin.js';
-import { appIdOf, visibleUserWhere } from '../services/visibility.js';
+import { visibleUserWhere } from '../services/visibility.js';
 import { pageRequest } from './connection.js';
 import { defineMutation } from './mutation.js';
 import { emailAddress, httpUrl, safeText } from './validators.js';
@@ -16,17 +16,18 @@ export const UserNode = builder.prismaNode('User', {
   id: { field: 'id' },
   // Unknown and invisible ids resolve to null (no error, no existence oracle).
   nullable: true,
-  findUnique: (id, ctx) => ({ id, appId: appIdOf(ctx.viewer) }),
+  findUnique: (id, ctx) => ({ id, AND: [visibleUserWhere(ctx.viewer)] }),
   fields: (t) => ({
     externalId: t.exposeString('externalId'),
     displayName: t.exposeString('displayName'),
     avatarUrl: t.exposeString('avatarUrl', { nullable: true }),
     email: t.string({
       nullable: true,
-      description: 'Visible to the user themself, ADMIN+ users and SECRET keys.',
+      description: 'Visible to the user themself, ADMIN+ users and SECRET keys; a visitor’s also to MOD+ (support agents).',
       resolve: (u, _a, ctx) => {
         const v = ctx.viewer;
-        const allowed = v.kind === 'secretKey' || (v.kind === 'user' && (v.user.id === u.id || isAdminPlus(v.user.role)));
+        const staff = v.kind === 'user' && (isAdminPlus(v.user.role) || (u.kind === 'VISITOR' && isModPlus(v.user.role)));
+        const allowed = v.kind === 'secretKey' || (v.kind === 'user' && v.user.id === u.id) || staff;
         return allowed ? u.email : null;
       },
     }),

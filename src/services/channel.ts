@@ -33,11 +33,12 @@ export async function findVisibleChannel(ctx: Context, id: string): Promise<Chan
 
 /**
  * Creates a channel; the creating user joins it. Direct channels (DMs) may be created by any user: they are always
- * HIDDEN and start with the creator plus `memberIds`. Other channels need MOD+ or a SECRET key.
+ * HIDDEN and start with the creator plus `memberIds`. Other channels need MOD+ or a SECRET key. Support channels
+ * (visitor conversations) are always HIDDEN: their members and every MOD+ user are its agents.
  */
 export async function createChannel(
   ctx: Context,
-  input: ChannelFields & { name: string; direct?: boolean | null; memberIds?: string[] | null },
+  input: ChannelFields & { name: string; direct?: boolean | null; support?: boolean | null; memberIds?: string[] | null },
 ): Promise<Channel> {
   const v = ctx.viewer;
   if (!input.direct) assertManager(ctx);
@@ -54,9 +55,10 @@ export async function createChannel(
         appId,
         name: input.name,
         description: input.description ?? null,
-        visibility: input.direct ? 'HIDDEN' : (input.visibility ?? 'MEMBER'),
-        autoJoin: input.direct ? false : (input.autoJoin ?? false),
+        visibility: input.direct || input.support ? 'HIDDEN' : (input.visibility ?? 'MEMBER'),
+        autoJoin: input.direct || input.support ? false : (input.autoJoin ?? false),
         direct: input.direct ?? false,
+        support: input.support ?? false,
       },
     });
     await tx.channelMember.createMany({ data: [...memberIds].map((userId) => ({ channelId: channel.id, userId })) });

@@ -5,7 +5,7 @@ import type { Chat, Prisma } from '../generated/prisma/client.js';
 import { isModPlus } from '../auth/roles.js';
 import { toConnection, type Connection, type PageRequest } from '../schema/connection.js';
 import { appendEvent, publishEvents, type AppendedEvent } from './events.js';
-import { visibleChatWhere } from './visibility.js';
+import { postableThreadWhere, visibleChatWhere } from './visibility.js';
 
 /** A chat the viewer may see, or NotFoundError. */
 export async function findVisibleChat(ctx: Context, id: string): Promise<Chat> {
@@ -41,7 +41,7 @@ export async function editChat(ctx: Context, id: string, text: string): Promise<
   if (v.kind !== 'user' || v.user.id !== chat.authorId) throw new ForbiddenError('Only the author may edit a chat');
   return changeChat(ctx, chat, async (tx, fresh, add) => {
     if (fresh.deletedAt) throw new NotFoundError('Chat not found');
-    add(await appendEvent(tx, chat.threadId, 'chat.edited', { chatId: chat.id, seq: chat.seq }));
+    add(await appendEvent(tx, chat.threadId, 'chat.edited', { chatId: chat.id, seq: chat.seq, internal: chat.internal }));
     return tx.chat.update({ where: { id: chat.id }, data: { text, editedAt: new Date() } });
   });
 }
@@ -54,7 +54,7 @@ export async function deleteChat(ctx: Context, id: string): Promise<Chat> {
   if (!allowed) throw new ForbiddenError('Only the author or a moderator may delete a chat');
   return changeChat(ctx, chat, async (tx, fresh, add) => {
     if (fresh.deletedAt) return fresh;
-    add(await appendEvent(tx, chat.threadId, 'chat.deleted', { chatId: chat.id, seq: chat.seq }));
+    add(await appendEvent(tx, chat.threadId, 'chat.deleted', { chatId: chat.id, seq: chat.seq, internal: chat.internal }));
     await tx.reaction.deleteMany({ where: { chatId: chat.id } });
     return tx.chat.update({ where: { id: chat.id }, data: { text: '', deletedAt: new Date() } });
   });
@@ -69,9 +69,7 @@ export async function setReaction(ctx: Context, chatId: string, name: string, se
   const v = ctx.viewer;
   if (v.kind !== 'user') throw new UnauthenticatedError('Reacting needs a user token');
   const chat = await findVisibleChat(ctx, chatId);
-  const member = await ctx.prisma.threadChannel.count({
-    where: { threadId: chat.threadId, channel: { deletedAt: null, members: { some: { userId: v.user.id } } } },
-  });
+  const member = await ctx.prisma.thread.count({ where: { id: chat.threadId, ...postableThreadWhere(ctx.viewer) } });
   if (!member) throw new ForbiddenError('Join a channel of this thread to react');
   await changeChat(ctx, chat, async (tx, fresh, add) => {
     if (fresh.deletedAt) throw new NotFoundError('Chat not found');
@@ -79,7 +77,7 @@ export async function setReaction(ctx: Context, chatId: string, name: string, se
       ? (await tx.reaction.createMany({ data: [{ chatId, name, userId: v.user.id }], skipDuplicates: true })).count
       : (await tx.reaction.deleteMany({ where: { chatId, name, userId: v.user.id } })).count;
     if (changed > 0) {
-      add(await appendEvent(tx, chat.threadId, 'reaction.changed', { chatId, seq: chat.seq, name, userId: v.user.id, set }));
+      add(await appendEvent(tx, chat.threadId, 'reaction.changed', { chatId, seq: chat.seq, name, userId: v.user.id, set, internal: chat.internal }));
     }
   });
   return chat;

@@ -1,15 +1,29 @@
 /** The per-thread event log: every change to a thread appends a row in the same transaction as the change. */
 import { Prisma } from '../generated/prisma/client.js';
 import type { Context } from '../context.js';
+import { wakeWebhooks } from '../webhooks/worker.js';
 import { userIdOf } from './visibility.js';
 
-export type EventType = 'thread.created' | 'thread.updated' | 'chat.added' | 'chat.edited' | 'chat.deleted' | 'reaction.changed';
+export type EventType =
+  | 'thread.created'
+  | 'thread.updated'
+  | 'chat.added'
+  | 'chat.edited'
+  | 'chat.deleted'
+  | 'reaction.changed'
+  | 'conversation.created'
+  | 'conversation.status_changed'
+  | 'conversation.assigned';
 
 export interface AppendedEvent {
   threadId: string;
   appId: string;
   seq: number;
   type: EventType;
+  /** The event concerns an internal note (chat events only). */
+  internal?: boolean;
+  /** A chat sent by a support visitor. */
+  byVisitor?: boolean;
 }
 
 /**
@@ -38,10 +52,11 @@ export async function appendEvent(
  */
 export function publishEvents(ctx: Context, events: AppendedEvent[]): void {
   const actorId = userIdOf(ctx.viewer);
-  for (const { threadId, appId, seq, type } of events) {
+  for (const { threadId, appId, seq, type, internal, byVisitor } of events) {
     ctx.deps.bus.publish('thread', threadId, { threadId, seq, type });
-    ctx.deps.bus.publish('activity', appId, { threadId, seq, type, authorId: actorId });
+    ctx.deps.bus.publish('activity', appId, { threadId, seq, type, authorId: actorId, ...(internal ? { internal } : {}), ...(byVisitor ? { byVisitor } : {}) });
   }
+  if (events.length) wakeWebhooks(ctx.deps);
 }
 
 /**

@@ -7,6 +7,7 @@ import { Prisma } from '../generated/prisma/client.js';
 import type { Context } from '../context.js';
 import { NotFoundError, UnauthenticatedError } from '../errors.js';
 import { findVisibleThread } from './thread.js';
+import { isAgentSide, visibleChatWhere } from './visibility.js';
 
 export interface ReadStateView {
   threadId: string;
@@ -22,17 +23,32 @@ function requireUserId(ctx: Context): string {
 
 /** The viewer's read state of a thread (zero state when never read). */
 export async function readStateOf(ctx: Context, thread: { id: string; lastSeq: number }): Promise<ReadStateView | null> {
-  if (ctx.viewer.kind !== 'user') return null;
-  const rs = await ctx.prisma.readState.findUnique({ where: { threadId_userId: { threadId: thread.id, userId: ctx.viewer.user.id } } });
+  const v = ctx.viewer;
+  if (v.kind !== 'user') return null;
+  const rs = await ctx.prisma.readState.findUnique({ where: { threadId_userId: { threadId: thread.id, userId: v.user.id } } });
   const lastReadSeq = rs?.lastReadSeq ?? 0;
-  return { threadId: thread.id, lastReadSeq, unreadCount: Math.max(0, thread.lastSeq - lastReadSeq), mutedUntil: rs?.mutedUntil ?? null };
+  // A visitor's count leaves out internal notes (and so cannot reveal them): count what they can see.
+  const unreadCount = isAgentSide(v)
+    ? Math.max(0, thread.lastSeq - lastReadSeq)
+    : await ctx.prisma.chat.count({ where: { threadId: thread.id, seq: { gt: lastReadSeq }, internal: false, authorId: { not: v.user.id } } });
+  return { threadId: thread.id, lastReadSeq, unreadCount, mutedUntil: rs?.mutedUntil ?? null };
+}
+
+/**
+ * The thread's chat counters as the viewer may see them: a visitor's leave out internal notes (newest visible seq
+ * and number of visible chats), so they reveal nothing about notes.
+ */
+export async function chatCountsFor(ctx: Context, thread: { id: string; lastSeq: number; numChats: number }): Promise<{ lastSeq: number; numChats: number }> {
+  if (isAgentSide(ctx.viewer)) return { lastSeq: thread.lastSeq, numChats: thread.numChats };
+  const agg = await ctx.prisma.chat.aggregate({ where: { threadId: thread.id, internal: false }, _max: { seq: true }, _count: true });
+  return { lastSeq: agg._max.seq ?? 0, numChats: agg._count };
 }
 
 /** Marks a thread read up to a chat of it; never moves backwards. */
 export async function markRead(ctx: Context, threadId: string, chatId: string): Promise<ReadStateView> {
   const userId = requireUserId(ctx);
   const thread = await findVisibleThread(ctx, threadId);
-  const chat = await ctx.prisma.chat.findFirst({ where: { id: chatId, threadId: thread.id }, select: { seq: true } });
+  const chat = await ctx.prisma.chat.findFirst({ where: { id: chatId, threadId: thread.id, ...visibleChatWhere(ctx.viewer) }, select: { seq: true } });
   if (!chat) throw new NotFoundError('Chat not found in this thread');
   await ctx.prisma.$executeRaw(Prisma.sql`
     INSERT INTO read_state (thread_id, user_id, last_read_seq, updated_at) VALUES (${thread.id}, ${userId}, ${chat.seq}, now())

@@ -11,6 +11,7 @@ import { bearer, resolveViewer, type Context, type Deps, type Viewer } from './c
 import { AppError, fromDatabaseError, toGraphQLError } from './errors.js';
 import { attachWebSocket } from './realtime/ws.js';
 import { schema } from './schema/index.js';
+import { WebhookWorker } from './webhooks/worker.js';
 
 export interface ParleyApp {
   yoga: ReturnType<typeof createYoga<Record<string, unknown>, Context>>;
@@ -18,8 +19,9 @@ export interface ParleyApp {
   /** Listens on `port` (0 = any free port) and returns the bound URL of the GraphQL endpoint. */
   start(port: number, host?: string): Promise<string>;
   /**
-   * Graceful stop: stops accepting, ends every live stream (UNAVAILABLE) and closes WebSockets with 1001, lets
-   * in-flight requests finish for up to SHUTDOWN_TIMEOUT_MS, then drops what is left.
+   * Graceful stop: stops accepting and the webhook loop (attempts in flight are given back), ends every live stream
+   * (UNAVAILABLE) and closes WebSockets with 1001, lets in-flight requests finish for up to SHUTDOWN_TIMEOUT_MS, then
+   * drops what is left.
    */
   stop(): Promise<void>;
 }
@@ -83,6 +85,8 @@ export function buildApp(deps: Deps): ParleyApp {
 
   const server = createServer(yoga);
   const ws = attachWebSocket(server, yoga, deps);
+  // Started with the server (a buildApp used only through yoga.fetch runs no background work); stopped before Prisma.
+  const webhooks = new WebhookWorker(deps);
 
   return {
     yoga,
@@ -93,12 +97,14 @@ export function buildApp(deps: Deps): ParleyApp {
         server.listen(port, host, () => {
           const { port: bound } = server.address() as AddressInfo;
           const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+          webhooks.start(deps);
           resolve(`http://${shownHost}:${bound}/graphql`);
         });
       }),
     stop: async () => {
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, deps.env.SHUTDOWN_TIMEOUT_MS).unref());
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const webhooksStopped = webhooks.stop(deps);
       deps.realtime.endAll();
       // A moment for the final UNAVAILABLE payloads to reach WebSocket clients before their sockets close.
       await new Promise((resolve) => setTimeout(resolve, Math.min(200, deps.env.SHUTDOWN_TIMEOUT_MS)));
@@ -109,6 +115,7 @@ export function buildApp(deps: Deps): ParleyApp {
       await Promise.race([closed, deadline]);
       server.closeAllConnections();
       await closed;
+      await webhooksStopped;
     },
   };
 }

@@ -52,6 +52,16 @@ const schema = z.object({
   WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3_000),
   /** On SIGTERM, in-flight requests get this long (ms) to finish before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Webhook fan-out and sending run this often (ms) per process, and at once when the process itself writes events. */
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(250),
+  /** One webhook attempt (connect, send, response) may take this long (ms) before it counts as failed. */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(5000),
+  /** Wait (ms) before the first retry of a failed webhook attempt; each further retry waits 5× longer, at most 1 hour. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(1000),
+  /** Attempts per webhook delivery before it is marked FAILED. */
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  /** Webhook attempts in flight at once per process (one webhook takes at most half of them). */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
   /** Serve GraphiQL at /graphql. */
   GRAPHIQL: bool.default(true),
 });

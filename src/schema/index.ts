@@ -14,6 +14,7 @@ import './feed.js';
 import './thread-events.js';
 import './live.js';
 import './conversation.js';
+import './webhook.js';
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,0 +1,130 @@
+/**
+ * The webhook loop of one server process: every WEBHOOK_POLL_MS (and at once when this process publishes events) it
+ * fans new events out to deliveries and sends what is due, at most WEBHOOK_CONCURRENCY at a time. It runs beside the
+ * request path and never blocks it; errors are logged and the loop goes on.
+ */
+import type { Logger } from 'pino';
+import type { Env } from '../env.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import { FANOUT_BATCH, fanOutBatch, hasNewEvents } from './fanout.js';
+import { claimDeliveries, recordOutcome, releaseClaim, send, type Claim } from './sender.js';
+
+/** Batches fanned out per round at most, so that a backlog does not hold up sending. */
+const MAX_BATCHES_PER_ROUND = 10;
+
+export interface WebhookWorkerDeps {
+  env: Env;
+  prisma: PrismaClient;
+  log: Logger;
+}
+
+/** Workers by the deps object of their server, so publishEvents can wake its own process's worker. */
+const workers = new WeakMap<object, WebhookWorker>();
+
+/** Wakes the webhook worker of the server these deps belong to (a no-op when none runs). */
+export function wakeWebhooks(deps: object): void {
+  workers.get(deps)?.wake();
+}
+
+export class WebhookWorker {
+  private timer: NodeJS.Timeout | null = null;
+  private round: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly deps: WebhookWorkerDeps) {}
+
+  /** Starts polling; `key` is the object wakeWebhooks is called with (the server's deps). */
+  start(key: object): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    workers.set(key, this);
+    this.schedule(0);
+  }
+
+  /** Runs a round as soon as possible (coalesced: a wake during a round runs one more round after it). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.round) this.again = true;
+    else this.schedule(0);
+  }
+
+  /**
+   * Stops polling, interrupts attempts in flight and gives their claims back (another process, or this one after a
+   * restart, sends them). Resolves when nothing of the worker touches the database any more.
+   */
+  async stop(key?: object): Promise<void> {
+    this.stopped = true;
+    if (key && workers.get(key) === this) workers.delete(key);
+    if (this.timer) clearTimeout(this.timer);
+    this.stopping.abort();
+    await this.round;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), ms);
+    this.timer.unref();
+  }
+
+  private run(): void {
+    if (this.stopped || this.round) return;
+    this.round = this.work()
+      .catch((err: Error) => this.deps.log.error({ err }, 'webhook round failed'))
+      .finally(() => {
+        this.round = null;
+        if (this.stopped) return;
+        const again = this.again;
+        this.again = false;
+        this.schedule(again ? 0 : this.deps.env.WEBHOOK_POLL_MS);
+      });
+  }
+
+  private async work(): Promise<void> {
+    const { prisma } = this.deps;
+    if (await hasNewEvents(prisma)) {
+      for (let i = 0; i < MAX_BATCHES_PER_ROUND && !this.stopped; i++) {
+        const { events } = await fanOutBatch(prisma);
+        if (events < FANOUT_BATCH) break;
+        if (i === MAX_BATCHES_PER_ROUND - 1) this.again = true;
+      }
+    }
+    if (!this.stopped) await this.sendDue();
+  }
+
+  private async sendDue(): Promise<void> {
+    const { env, prisma } = this.deps;
+    const claims = await claimDeliveries(prisma, {
+      limit: env.WEBHOOK_CONCURRENCY - this.inFlight.size,
+      perWebhook: Math.max(1, Math.ceil(env.WEBHOOK_CONCURRENCY / 2)),
+      // Longer than an attempt can take, so a lease lapses only when its process died.
+      leaseMs: env.WEBHOOK_TIMEOUT_MS * 2 + 30_000,
+    });
+    for (const claim of claims) {
+      const task: Promise<void> = this.attempt(claim).finally(() => {
+        this.inFlight.delete(task);
+        this.wake();
+      });
+      this.inFlight.add(task);
+    }
+  }
+
+  private async attempt(claim: Claim): Promise<void> {
+    const { env, prisma, log } = this.deps;
+    try {
+      const outcome = await send(claim, env.WEBHOOK_TIMEOUT_MS, this.stopping.signal);
+      if (this.stopping.signal.aborted && !outcome.ok) {
+        await releaseClaim(prisma, claim);
+        return;
+      }
+      await recordOutcome(prisma, claim, outcome, { maxAttempts: env.WEBHOOK_MAX_ATTEMPTS, retryBaseMs: env.WEBHOOK_RETRY_BASE_MS });
+      if (!outcome.ok) log.debug({ webhookId: claim.webhookId, delivery: String(claim.id), attempts: claim.attempts, error: outcome.error }, 'webhook attempt failed');
+    } catch (err) {
+      // The lease lapses and the delivery is retried (by any process).
+      log.error({ err, webhookId: claim.webhookId, delivery: String(claim.id) }, 'recording a webhook attempt failed');
+    }
+  }
+}

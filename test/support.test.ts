@@ -196,6 +196,18 @@ describe('lifecycle and inbox', () => {
       expect(res.errors?.[0]?.extensions?.code).toMatch(/FORBIDDEN|UNAUTHENTICATED/);
     }
     expect((await s.gql(INBOX, { first: 1000 }, agent.token)).errors?.[0]?.extensions?.code).toBe('VALIDATION');
+    // Paging with first/after walks the same order without repeats; a forged cursor is a ValidationError.
+    const paged: string[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 50; i++) {
+      const conn: any = (await s.gql(INBOX, { first: 2, after }, agent.token)).data!.conversations;
+      paged.push(...conn.edges.map((e: any) => e.node.id));
+      if (!conn.pageInfo.hasNextPage) break;
+      after = conn.pageInfo.endCursor;
+    }
+    expect(paged).toEqual(await inbox({ first: 100 }));
+    const forged = Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url');
+    expect((await s.gql(INBOX, { after: forged }, agent.token)).errors?.[0]?.extensions?.code).toBe('VALIDATION');
   });
 
   it('tells agents of new conversations, assignments, status changes and visitor chats (conversationEvents)', async () => {

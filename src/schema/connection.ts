@@ -92,3 +92,11 @@ export function toConnection<T>(req: PageRequest, rows: T[], keyOf: (row: T) => 
     },
   };
 }
+
+/** A (time, id) keyset cursor key of the newest-first lists, checked: an impossible date is a ValidationError. */
+export function timeKey(key: CursorKey, argName: 'after' | 'before'): { at: Date; id: string } {
+  const at = new Date(String(key[0]));
+  const year = at.getUTCFullYear();
+  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999) throw ValidationError.field([argName], 'Invalid cursor');
+  return { at, id: String(key[1]) };
+}

@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from '../errors.js';
 import type { Conversation, ConversationStatus, Prisma } from '../generated/prisma/client.js';
 import { isModPlus } from '../auth/roles.js';
-import { toConnection, type PageRequest } from '../schema/connection.js';
+import { timeKey, toConnection, type PageRequest } from '../schema/connection.js';
 import { appendEvent, publishEvents, type AppendedEvent } from './events.js';
 import { postableThreadWhere, visibleThreadWhere, visitorIdOf } from './visibility.js';
 
@@ -105,8 +105,8 @@ export async function listConversations(ctx: Context, req: PageRequest, filter: 
   if (filter.status) where.push({ status: filter.status });
   if (filter.assigneeId) where.push({ assigneeId: filter.assigneeId });
   if (filter.unassigned) where.push({ assigneeId: null });
-  if (req.after) where.push(keyFilter(req.after, 'lt', 'after'));
-  if (req.before) where.push(keyFilter(req.before, 'gt', 'before'));
+  if (req.after) where.push(keyFilter(req.after, 'lt'));
+  if (req.before) where.push(keyFilter(req.before, 'gt'));
   const dir = req.backward ? 'asc' : 'desc';
   const rows = await ctx.prisma.conversation.findMany({
     where: { AND: where },
@@ -116,10 +116,7 @@ export async function listConversations(ctx: Context, req: PageRequest, filter: 
   return toConnection(req, rows, (c) => [c.activityAt.toISOString(), c.threadId]);
 }
 
-function keyFilter(key: (string | number)[], op: 'lt' | 'gt', arg: string): Prisma.ConversationWhereInput {
-  const at = new Date(String(key[0]));
-  const year = at.getUTCFullYear();
-  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999) throw ValidationError.field([arg], 'Invalid cursor');
-  const threadId = String(key[1]);
-  return { OR: [{ activityAt: { [op]: at } }, { activityAt: at, threadId: { [op]: threadId } }] };
+function keyFilter(key: (string | number)[], op: 'lt' | 'gt'): Prisma.ConversationWhereInput {
+  const { at, id } = timeKey(key, op === 'lt' ? 'after' : 'before');
+  return { OR: [{ activityAt: { [op]: at } }, { activityAt: at, threadId: { [op]: id } }] };
 }

@@ -1,10 +1,10 @@
 /** Threads: create (with the first chat), update, list newest-activity first. */
 import type { Context } from '../context.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, sqlState } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, sqlState } from '../errors.js';
 import type { Chat, Prisma, Thread } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
 import { isAdminPlus, isModPlus } from '../auth/roles.js';
-import { toConnection, type PageRequest } from '../schema/connection.js';
+import { timeKey, toConnection, type PageRequest } from '../schema/connection.js';
 import { appendEvent, publishEvents, type AppendedEvent } from './events.js';
 import { visibleThreadWhere } from './visibility.js';
 
@@ -148,9 +148,6 @@ export async function listThreads(ctx: Context, req: PageRequest, filter: Prisma
 }
 
 function activityFilter(key: (string | number)[], op: 'lt' | 'gt'): Prisma.ThreadWhereInput {
-  const at = new Date(String(key[0]));
-  const year = at.getUTCFullYear();
-  if (Number.isNaN(at.getTime()) || year < 1970 || year > 9999) throw ValidationError.field([op === 'lt' ? 'after' : 'before'], 'Invalid cursor');
-  const id = String(key[1]);
+  const { at, id } = timeKey(key, op === 'lt' ? 'after' : 'before');
   return { OR: [{ lastActivityAt: { [op]: at } }, { lastActivityAt: at, id: { [op]: id } }] };
 }

@@ -8,11 +8,8 @@ import { fails, ok, SEND } from './helpers/chat-ops.js';
 import { makeTenant, type TestTenant, type TestUser } from './helpers/fixtures.js';
 import { opened, settle, subscribeWs, wsClient } from './helpers/live.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
+import { START } from './helpers/support-ops.js';
 
-export const START = `mutation($input: StartConversationInput!) { startConversation(input: $input) {
-  __typename ... on StartConversationPayload { visitorToken resumeToken resumed visitor { id displayName email kind }
-    conversation { id status assignee { id } thread { id } } }
-  ... on Error { code message } } }`;
 const STATUS = `mutation($input: SetConversationStatusInput!) { setConversationStatus(input: $input) {
   __typename ... on SetConversationStatusPayload { conversation { id status } } ... on Error { code message } } }`;
 const ASSIGN = `mutation($input: AssignConversationInput!) { assignConversation(input: $input) {

@@ -148,6 +148,26 @@ describe('chats in a conversation', () => {
     await vc.dispose();
     await ac.dispose();
   });
+  it('shows the agent typing to the visitor before the agent’s first chat, and the visitor typing to the agent', async () => {
+    const v = await start();
+    const threadId = v.conversation.thread.id;
+    const TYPING = `subscription($threadId: ID!) { typing(threadId: $threadId) { isTyping user { id displayName } } }`;
+    const SET = `mutation($input: SetTypingInput!) { setTyping(input: $input) { __typename ... on Error { code } } }`;
+    const vc = wsClient(s.url, v.visitorToken);
+    const ac = wsClient(s.url, agent.token);
+    const vs = await opened(s, 1, () => subscribeWs(vc, TYPING, { threadId }));
+    const as = await opened(s, 1, () => subscribeWs(ac, TYPING, { threadId }));
+    await ok(s, SET, { threadId, isTyping: true }, agent.token);
+    await ok(s, SET, { threadId, isTyping: true }, v.visitorToken);
+    await vs.count(1);
+    await as.count(1);
+    expect(vs.items[0]!.data!.typing).toEqual({ isTyping: true, user: { id: agent.id, displayName: 'Alice Agent' } });
+    expect(as.items[0]!.data!.typing.user.id).toBe(v.visitor.id);
+    vs.dispose();
+    as.dispose();
+    await vc.dispose();
+    await ac.dispose();
+  });
 });
 
 describe('lifecycle and inbox', () => {

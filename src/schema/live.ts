@@ -14,7 +14,6 @@ import { idList } from './validators.js';
 
 const loadThread = (ctx: Context, id: string): Promise<Thread> =>
   ctx.prisma.thread.findFirstOrThrow({ where: { id, ...visibleThreadWhere(ctx.viewer) } });
-const loadUser = (ctx: Context, id: string): Promise<User> => ctx.prisma.user.findFirstOrThrow({ where: { id, ...visibleUserWhere(ctx.viewer) } });
 
 const PresenceStatusEnum = builder.enumType('PresenceStatus', {
   description: 'ACTIVE: a heartbeat or a live subscription within PRESENCE_AWAY_SECONDS (default 10 minutes).',
@@ -26,7 +25,8 @@ const PresenceStatusEnum = builder.enumType('PresenceStatus', {
 const TypingEventRef = builder.objectRef<TypingItem>('TypingEvent').implement({
   description: 'Someone else started or stopped typing. An indicator not renewed within a few seconds stops by itself.',
   fields: (t) => ({
-    user: t.field({ type: UserNode, resolve: (i, _a, ctx) => loadUser(ctx, i.userId) }),
+    // The typist can see this thread too (setTyping checks), so they are shown even to a visitor before their first chat.
+    user: t.field({ type: UserNode, resolve: (i, _a, ctx) => ctx.prisma.user.findUniqueOrThrow({ where: { id: i.userId } }) }),
     isTyping: t.exposeBoolean('isTyping'),
     thread: t.field({ type: ThreadNode, resolve: (i, _a, ctx) => loadThread(ctx, i.threadId) }),
   }),

@@ -86,7 +86,7 @@ export async function startReceiver(): Promise<WebhookReceiver> {
     always(status) {
       fixed = status;
     },
-    async until(check, ms = 15_000, what = 'webhook requests') {
+    async until(check, ms = 30_000, what = 'webhook requests') {
       const deadline = Date.now() + ms;
       while (!check(requests)) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${requests.length}: ${requests.map((r) => r.json.type).join(', ')}`);

@@ -112,8 +112,8 @@ defineMutation('joinApp', {
   description:
     'Adds a MEMBER to the app. With a key (PUBLISHABLE or SECRET) and the current joinSecret: creates the user and ' +
     'returns a token for it. With a user token (an invitation; needs openJoin, ADMIN+ or the joinSecret): creates ' +
-    'the user and returns token: null, since nobody receives another user’s credential.',
-  authScopes: { authenticated: true },
+    'the user and returns token: null, since nobody receives another user’s credential. Support visitors cannot.',
+  authScopes: { publishableKey: true, secretKey: true, user: true },
   input: (t) => ({
     joinSecret: t.string({ validate: z.string().max(200) }),
     externalId: t.string({ required: true, validate: userFields.externalId() }),

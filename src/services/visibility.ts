@@ -16,6 +16,12 @@ import { isModPlus } from '../auth/roles.js';
 const NOTHING = '__none__';
 
 /**
+ * The channels a visitor sees: none. It filters on appId, not id, because lists page by adding their own `id`
+ * condition (`{ ...visibleChannelWhere(v), id: page.id }`), which would replace an `id` filter and list every channel.
+ */
+const NO_CHANNEL: Prisma.ChannelWhereInput = { appId: NOTHING };
+
+/**
  * The app whose content the viewer may read. PUBLISHABLE keys are public (shipped to browsers), so they read no
  * users, channels, threads or chats: they only start flows such as joinApp.
  */
@@ -45,7 +51,7 @@ function agentChannels(viewer: Viewer): Prisma.ChannelWhereInput[] {
 export function visibleChannelWhere(viewer: Viewer): Prisma.ChannelWhereInput {
   const base: Prisma.ChannelWhereInput = { appId: appIdOf(viewer), deletedAt: null };
   if (viewer.kind === 'secretKey') return base;
-  if (visitorIdOf(viewer)) return { id: NOTHING };
+  if (visitorIdOf(viewer)) return NO_CHANNEL;
   const userId = userIdOf(viewer) ?? NOTHING;
   return { ...base, OR: [{ visibility: { not: 'HIDDEN' } }, { members: { some: { userId } } }, ...agentChannels(viewer)] };
 }
@@ -54,7 +60,7 @@ export function visibleChannelWhere(viewer: Viewer): Prisma.ChannelWhereInput {
 export function readableChannelWhere(viewer: Viewer): Prisma.ChannelWhereInput {
   const base: Prisma.ChannelWhereInput = { appId: appIdOf(viewer), deletedAt: null };
   if (viewer.kind === 'secretKey') return base;
-  if (visitorIdOf(viewer)) return { id: NOTHING };
+  if (visitorIdOf(viewer)) return NO_CHANNEL;
   const userId = userIdOf(viewer) ?? NOTHING;
   return { ...base, OR: [{ visibility: 'ANYONE' }, { members: { some: { userId } } }, ...agentChannels(viewer)] };
 }

@@ -81,8 +81,9 @@ export const builder = new SchemaBuilder<{
       user: ctx.viewer.kind === 'user' && ctx.viewer.user.kind !== 'VISITOR',
       visitor: ctx.viewer.kind === 'user' && ctx.viewer.user.kind === 'VISITOR',
       publishableKey: ctx.viewer.kind === 'publishableKey',
-      mod: ctx.viewer.kind === 'user' && isModPlus(ctx.viewer.user.role),
-      admin: ctx.viewer.kind === 'user' && isAdminPlus(ctx.viewer.user.role),
+      // A visitor is never staff, whatever role someone gave it.
+      mod: ctx.viewer.kind === 'user' && ctx.viewer.user.kind !== 'VISITOR' && isModPlus(ctx.viewer.user.role),
+      admin: ctx.viewer.kind === 'user' && ctx.viewer.user.kind !== 'VISITOR' && isAdminPlus(ctx.viewer.user.role),
     }),
     unauthorizedError: (_parent, ctx) =>
       ctx.viewer.kind === 'anonymous' ? new UnauthenticatedError() : new ForbiddenError('This credential may not do that'),

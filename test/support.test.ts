@@ -271,6 +271,12 @@ describe('acks, delivery states and redelivery', () => {
     const last = (await history(threadId, v.visitorToken)).chats.edges[2].node.id;
     await ok(s, `mutation($input: MarkReadInput!) { markRead(input: $input) { __typename ... on Error { code } } }`, { threadId, chatId: last }, v.visitorToken);
     expect(await states()).toEqual(['READ', 'READ', 'READ']);
+    // A trailing internal note is beyond what the visitor can see: acking it is refused (no probe for notes).
+    const note = await send(threadId, 'note', agent.token, { internal: true });
+    expect((await fails(s, ACK, { threadId, upToSeq: note.chat.seq }, v.visitorToken)).code).toBe('VALIDATION');
+    const around = `query($id: ID!, $around: ID) { thread(id: $id) { chats(around: $around, first: 2) { pageInfo { hasNextPage } } } }`;
+    const page = await s.gql(around, { id: threadId, around: last }, v.visitorToken);
+    expect(page.data!.thread.chats.pageInfo.hasNextPage).toBe(false);
   });
 
   it('a visitor that disconnects gets the agent replies it missed, and unacked ones again, exactly once on resume', async () => {

@@ -76,8 +76,15 @@ export const ThreadNode = builder.prismaNode('Thread', {
         'History by seq ascending. `first`/`after` page forwards, `last`/`before` backwards (`last: 50` is the newest ' +
         '50), `around` returns the page centred on a chat.',
       args: { around: t.arg.id({ required: false }) },
-      resolve: (th, args, ctx, info) =>
-        listChats(ctx, th, pageRequest(args, ['n']), args.around ?? null, queryFromInfo({ context: ctx, info, path: ['edges', 'node'] })),
+      // Page bounds come from the newest chat the viewer can see (a visitor's skip trailing internal notes).
+      resolve: async (th, args, ctx, info) =>
+        listChats(
+          ctx,
+          { id: th.id, lastSeq: (await chatCountsFor(ctx, th)).lastSeq },
+          pageRequest(args, ['n']),
+          args.around ?? null,
+          queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
+        ),
     }),
     readState: t.field({
       type: ReadStateRef,

@@ -8,6 +8,7 @@ import type { Context } from '../context.js';
 import { UnauthenticatedError, ValidationError } from '../errors.js';
 import type { LoggedEvent } from './event-log.js';
 import type { EventType } from './events.js';
+import { chatCountsFor } from './read-state.js';
 import { findVisibleThread } from './thread.js';
 import { isAgentSide } from './visibility.js';
 
@@ -18,7 +19,8 @@ export async function ackChats(ctx: Context, threadId: string, upToSeq: number):
   const v = ctx.viewer;
   if (v.kind !== 'user') throw new UnauthenticatedError('Acks need a user or visitor token');
   const thread = await findVisibleThread(ctx, threadId);
-  if (upToSeq > thread.lastSeq) throw ValidationError.field(['upToSeq'], 'upToSeq is beyond the newest chat of the thread');
+  // Checked against what the viewer can see, so a visitor's ack cannot probe for trailing internal notes.
+  if (upToSeq > (await chatCountsFor(ctx, thread)).lastSeq) throw ValidationError.field(['upToSeq'], 'upToSeq is beyond the newest chat of the thread');
   const rows = await ctx.prisma.$queryRaw<{ acked_seq: number }[]>(Prisma.sql`
     INSERT INTO read_state (thread_id, user_id, acked_seq, updated_at) VALUES (${thread.id}, ${v.user.id}, ${upToSeq}, now())
     ON CONFLICT (thread_id, user_id) DO UPDATE

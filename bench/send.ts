@@ -4,6 +4,8 @@
  * 1. End to end over HTTP against a real server: sends/s and p50/p99 latency at 1 and 32 concurrent clients.
  * 2. The service alone, in this process: server CPU per send of the one-statement CTE (src/services/chat-send.ts)
  *    versus a baseline doing the same work as a straightforward Prisma interactive transaction, and the ratio.
+ * 3. The same CTE with the server stopped: an ordinary thread versus a support conversation (a VISITOR and a MOD agent
+ *    alternating, the visitor/SUPPORT branches of the permission check and the conversation UPDATE), and the ratio.
  *
  * Usage: npm run bench:send [-- --sends 2000]   (DATABASE_URL or postgresql://postgres@127.0.0.1:5432/parley_bench)
  */
@@ -17,7 +19,7 @@ import { newId } from '../src/ids.js';
 import { migrateDeploy } from '../src/migrate.js';
 import { sendChat } from '../src/services/chat-send.js';
 import { admin, withDatabase } from '../test/helpers/databases.js';
-import { makeTenant } from '../test/helpers/fixtures.js';
+import { makeTenant, type TestTenant } from '../test/helpers/fixtures.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,6 +45,27 @@ async function setup(deps: Deps) {
     return id;
   };
   return { tenant, users, newThread };
+}
+
+/** A support conversation as startConversation leaves it (OPEN, no chats): SUPPORT channel, thread, conversation row. */
+async function supportSetup(deps: Deps, tenant: TestTenant) {
+  const { appId } = tenant;
+  const visitor = await tenant.user({ kind: 'VISITOR' });
+  // Not a channel member: MOD+ users are agents of every SUPPORT channel, which is the branch to measure.
+  const agent = await tenant.user({ role: 'MOD' });
+  const channelId = newId('chn');
+  await deps.prisma.channel.create({ data: { id: channelId, appId, name: 'bench support', visibility: 'HIDDEN', support: true } });
+  const threadId = newId('thr');
+  await deps.prisma.thread.create({
+    data: { id: threadId, appId, authorId: visitor.id, channels: { create: { channelId } }, conversation: { create: { appId, channelId, visitorId: visitor.id } } },
+  });
+  return { threadId, visitor, agent };
+}
+
+/** A service context for one user, as resolveViewer would build it for their token. */
+async function userContext(deps: Deps, appId: string, userId: string): Promise<Context> {
+  const user = await deps.prisma.user.findUniqueOrThrow({ where: { id: userId } });
+  return { viewer: { kind: 'user', appId, user, tokenExpiresAt: new Date(Date.now() + 3600_000) }, prisma: deps.prisma, deps, requestId: 'bench' };
 }
 
 async function httpRun(url: string, tokens: string[], threadId: string, clients: number, total: number) {
@@ -123,12 +146,7 @@ async function main() {
     }
 
     const user = users[0]!;
-    const ctx: Context = {
-      viewer: { kind: 'user', appId: tenant.appId, user: await deps.prisma.user.findUniqueOrThrow({ where: { id: user.id } }), tokenExpiresAt: new Date(Date.now() + 3600_000) },
-      prisma: deps.prisma,
-      deps,
-      requestId: 'bench',
-    };
+    const ctx = await userContext(deps, tenant.appId, user.id);
     const cteThread = await newThread();
     const baseThread = await newThread();
     console.log('\nService only, sequential, in this process (CPU = this process: Node + Prisma + driver):');
@@ -139,10 +157,31 @@ async function main() {
     }
     console.log(`  ratio baseline/CTE: ${(base.cpuUsPerSend / cte.cpuUsPerSend).toFixed(2)}x CPU, ${(base.wallUsPerSend / cte.wallUsPerSend).toFixed(2)}x wall`);
 
-    const [cteRow, baseRow] = await Promise.all([cteThread, baseThread].map((id) => deps.prisma.thread.findUniqueOrThrow({ where: { id } })));
-    const cteChats = await deps.prisma.chat.count({ where: { threadId: cteThread } });
-    console.log(`\nCheck: CTE thread lastSeq ${cteRow?.lastSeq} = chats ${cteChats}; baseline lastSeq ${baseRow?.lastSeq}`);
+    // The server's webhook loop runs in this process and every publishEvents wakes it, so with the server up its
+    // fan-out rounds are counted as send CPU (and compete for the database). Stopped, only sendChat is measured.
     await app.stop();
+    const conv = await supportSetup(deps, tenant);
+    const visitorCtx = await userContext(deps, tenant.appId, conv.visitor.id);
+    const agentCtx = await userContext(deps, tenant.appId, conv.agent.id);
+    const plainThread = await newThread();
+    console.log('\nService only, server stopped (no webhook loop), same process:');
+    const plain = await serviceRun('CTE, ordinary thread             ', SERVICE_SENDS, (i) => sendChat(ctx, { threadId: plainThread, text: `p${i}` }));
+    const support = await serviceRun('CTE, conversation visitor/agent  ', SERVICE_SENDS, (i) =>
+      sendChat(i & 1 ? agentCtx : visitorCtx, { threadId: conv.threadId, text: `s${i}` }),
+    );
+    for (const r of [plain, support]) {
+      console.log(`  ${r.name}: ${r.cpuUsPerSend.toFixed(0).padStart(5)} µs CPU/send  ${r.wallUsPerSend.toFixed(0).padStart(5)} µs wall/send`);
+    }
+    console.log(`  ratio conversation/ordinary: ${(support.cpuUsPerSend / plain.cpuUsPerSend).toFixed(2)}x CPU, ${(support.wallUsPerSend / plain.wallUsPerSend).toFixed(2)}x wall`);
+
+    /** Gap-free: the thread's seq counter equals its number of chats. */
+    const seqCheck = async (threadId: string) => {
+      const [row, chats] = await Promise.all([deps.prisma.thread.findUniqueOrThrow({ where: { id: threadId } }), deps.prisma.chat.count({ where: { threadId } })]);
+      return `lastSeq ${row.lastSeq} ${row.lastSeq === chats ? '=' : '≠ (GAP)'} chats ${chats}`;
+    };
+    const baseRow = await deps.prisma.thread.findUniqueOrThrow({ where: { id: baseThread } });
+    console.log(`\nCheck: CTE thread ${await seqCheck(cteThread)}; baseline lastSeq ${baseRow.lastSeq}`);
+    console.log(`       ordinary thread ${await seqCheck(plainThread)}; conversation ${await seqCheck(conv.threadId)}`);
     await deps.close();
   } finally {
     await admin(baseUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));

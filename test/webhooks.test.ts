@@ -9,6 +9,8 @@ import { makeTenant, type TestTenant, type TestUser } from './helpers/fixtures.j
 import { clusterDatabase, gqlAt, haveServices, startProcess, type ServerProcess } from './helpers/processes.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { startReceiver, type ReceivedWebhook, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { backoffMs, MAX_BACKOFF_MS } from '../src/webhooks/backoff.js';
+import { isValidWebhookSecret, newWebhookSecret } from '../src/webhooks/secret.js';
 
 const ALL_EVENTS = [
   'CHAT_CREATED',
@@ -138,6 +140,25 @@ async function countRows(appId: string) {
   ]);
   return { webhooks, delivered };
 }
+
+describe('webhook rules', () => {
+  it('backs off ×5 per failed attempt from the base, with at most 10% jitter, capped at one hour', () => {
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1000, () => 0))).toEqual([1000, 5000, 25_000, 125_000]);
+    expect(backoffMs(2, 1000, () => 0.5)).toBe(5250);
+    expect(backoffMs(7, 1000, () => 0)).toBe(MAX_BACKOFF_MS);
+    expect(backoffMs(50, 1000, () => 0.999)).toBe(MAX_BACKOFF_MS);
+  });
+
+  it('generates and accepts Standard Webhooks secrets: whsec_ + base64 of 24..64 bytes', () => {
+    const fresh = newWebhookSecret();
+    expect(isValidWebhookSecret(fresh)).toBe(true);
+    expect(fresh).not.toBe(newWebhookSecret());
+    expect(isValidWebhookSecret(`whsec_${Buffer.alloc(64, 1).toString('base64')}`)).toBe(true);
+    for (const bad of ['', 'whsec_', `whsec_${Buffer.alloc(23).toString('base64')}`, `whsec_${Buffer.alloc(65).toString('base64')}`, `whsec_${Buffer.alloc(24).toString('base64url')}x`, `whsec_${Buffer.alloc(24).toString('base64')} `]) {
+      expect(isValidWebhookSecret(bad), bad).toBe(false);
+    }
+  });
+});
 
 describe('webhook management', { timeout: 90_000 }, () => {
   it('ADMIN users and the SECRET key create, list, read, update and delete webhooks; the secret is shown only on create', async () => {
@@ -621,5 +642,31 @@ describe.skipIf(!haveServices)('webhooks with two server processes on one databa
     expect(rows).toHaveLength(2 * n);
     expect(rows.filter((d) => d.attempts !== 1), 'deliveries that needed a retry').toEqual([]);
     expect(procs.every((p) => !/webhook round failed/.test(p.output()))).toBe(true);
+  });
+
+  it('a process that shuts down gives its attempt in flight back, and another process sends it', async () => {
+    const a = cluster.at(procs[0]!.url);
+    const t = await makeTenant(a);
+    const r = await receiver();
+    r.hang();
+    const created = await gqlAt(procs[0]!.url, CREATE, { input: { url: r.url, events: ['CONVERSATION_CREATED'] } }, t.secretKey);
+    const hookId = created.data!.createWebhook.webhook.id as string;
+    await gqlAt(procs[1]!.url, START, { input: { name: 'Shutdown' } }, t.publishableKey);
+    await r.until((rs) => rs.length >= 1, WAIT, 'the attempt in flight');
+
+    // SIGTERM both while the endpoint holds the attempt (its timeout is 10 s): the attempt is given back, not failed.
+    expect(await Promise.all(procs.splice(0).map((p) => p.stop()))).toEqual([0, 0]);
+    const released = await cluster.deps.prisma.webhookDelivery.findMany({ where: { webhookId: hookId } });
+    expect(released).toHaveLength(1);
+    expect(released[0]).toMatchObject({ status: 'PENDING', attempts: 0, lockedUntil: null });
+
+    r.hang(false);
+    procs.push(await startProcess({ DATABASE_URL: cluster.url, REDIS_URL: process.env.TEST_REDIS_URL || process.env.REDIS_URL || '', ...WEBHOOK_ENV }));
+    await until(async () => (await cluster.deps.prisma.webhookDelivery.findFirst({ where: { webhookId: hookId } }))?.status === 'SUCCEEDED', WAIT, 'redelivery');
+    const [row] = await cluster.deps.prisma.webhookDelivery.findMany({ where: { webhookId: hookId } });
+    expect(row).toMatchObject({ status: 'SUCCEEDED', attempts: 1, responseCode: 200 });
+    expect(r.requests).toHaveLength(2);
+    expect(new Set(ids(r.requests)).size).toBe(1);
+    expect(r.requests.map((x) => x.answered)).toEqual([0, 200]);
   });
 });

@@ -108,6 +108,13 @@ export async function send(claim: Claim, timeoutMs: number, stop: AbortSignal): 
   } catch (err) {
     return { ok: false, responseCode: null, error: clean(`Cannot sign: ${(err as Error).message}`) };
   }
+  // An explicit timer rather than AbortSignal.any([AbortSignal.timeout(), …]): Node holds timeout signals only weakly,
+  // and one that is collected never fires — an attempt to a hanging endpoint would then hang until its lease lapsed.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`Timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  const onStop = () => controller.abort(stop.reason);
+  if (stop.aborted) onStop();
+  else stop.addEventListener('abort', onStop, { once: true });
   try {
     const res = await fetch(claim.url, {
       method: 'POST',
@@ -121,13 +128,16 @@ export async function send(claim: Claim, timeoutMs: number, stop: AbortSignal): 
       body,
       // A redirect is not a delivery: the endpoint should be configured with its final URL.
       redirect: 'manual',
-      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]),
+      signal: controller.signal,
     });
     const snippet = await readSnippet(res);
     if (res.status >= 200 && res.status < 300) return { ok: true, responseCode: res.status, error: null };
     return { ok: false, responseCode: res.status, error: clean(`HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`) };
   } catch (err) {
     return { ok: false, responseCode: null, error: clean(describe(err, timeoutMs)) };
+  } finally {
+    clearTimeout(timer);
+    stop.removeEventListener('abort', onStop);
   }
 }
 

@@ -32,7 +32,7 @@ export class WebhookWorker {
   private again = false;
   private stopped = true;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
+  private stopping = new AbortController();
 
   constructor(private readonly deps: WebhookWorkerDeps) {}
 
@@ -40,6 +40,7 @@ export class WebhookWorker {
   start(key: object): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = new AbortController();
     workers.set(key, this);
     this.schedule(0);
   }
@@ -70,16 +71,28 @@ export class WebhookWorker {
     this.timer.unref();
   }
 
+  /** Rounds failed in a row (the database is unreachable, say): they back off and are logged sparingly. */
+  private failures = 0;
+
   private run(): void {
     if (this.stopped || this.round) return;
+    const { env, log } = this.deps;
     this.round = this.work()
-      .catch((err: Error) => this.deps.log.error({ err }, 'webhook round failed'))
+      .then(() => {
+        if (this.failures > 0) log.info({ failures: this.failures }, 'webhook rounds work again');
+        this.failures = 0;
+      })
+      .catch((err: Error) => {
+        this.failures++;
+        if (this.failures === 1 || this.failures % 100 === 0) log.error({ err, failures: this.failures }, 'webhook round failed');
+      })
       .finally(() => {
         this.round = null;
         if (this.stopped) return;
-        const again = this.again;
+        const again = this.again && this.failures === 0;
         this.again = false;
-        this.schedule(again ? 0 : this.deps.env.WEBHOOK_POLL_MS);
+        const delay = this.failures ? Math.min(env.WEBHOOK_POLL_MS * 2 ** Math.min(this.failures, 6), 10_000) : env.WEBHOOK_POLL_MS;
+        this.schedule(again ? 0 : delay);
       });
   }
 

@@ -201,6 +201,15 @@ describe('lifecycle and inbox', () => {
     expect(reopened.status).toBe('OPEN');
     expect(reopened.lastVisitorChatAt).not.toBeNull();
     expect((await inbox())[0]).toBe(th1); // the visitor's chat moved it to the top
+    // PENDING (waiting for the visitor) goes back to OPEN when the visitor answers; CLOSED takes no visitor chats.
+    await ok(s, STATUS, { threadId: th2, status: 'PENDING' }, agent.token);
+    await send(th2, 'here is my answer', v2.visitorToken);
+    expect((await s.deps.prisma.conversation.findUniqueOrThrow({ where: { threadId: th2 } })).status).toBe('OPEN');
+    await ok(s, STATUS, { threadId: th2, status: 'CLOSED' }, agent.token);
+    const chatsBefore = await s.deps.prisma.chat.count({ where: { threadId: th2 } });
+    expect((await fails(s, NOTE, { threadId: th2, text: 'still there?' }, v2.visitorToken)).code).toBe('CONFLICT');
+    expect(await s.deps.prisma.chat.count({ where: { threadId: th2 } })).toBe(chatsBefore);
+    expect((await s.deps.prisma.conversation.findUniqueOrThrow({ where: { threadId: th2 } })).status).toBe('CLOSED');
     const types = (await s.deps.prisma.event.findMany({ where: { threadId: th1 }, orderBy: { seq: 'asc' } })).map((e) => e.type);
     expect(types).toEqual([
       'thread.created', 'conversation.created', 'chat.added', 'conversation.assigned',

@@ -17,7 +17,9 @@ import { UserNode } from './user.js';
 import { emailAddress, safeText } from './validators.js';
 
 export const ConversationStatusEnum = builder.enumType('ConversationStatus', {
-  description: 'OPEN: waiting for the team; PENDING: waiting for the visitor; RESOLVED: done, a visitor chat reopens it; CLOSED: archived for good.',
+  description:
+    'OPEN: waiting for the team. PENDING: waiting for the visitor (their next chat makes it OPEN). RESOLVED: done ' +
+    '(a visitor chat reopens it). CLOSED: archived for good (visitors cannot write to it; startConversation starts anew).',
   values: ['OPEN', 'PENDING', 'RESOLVED', 'CLOSED'] as const,
 });
 

@@ -11,7 +11,7 @@ import { reopenConversation } from './conversation-lifecycle.js';
 import { newId } from '../ids.js';
 import { publishEvents } from './events.js';
 import { sqlState } from '../errors.js';
-import { visibleChatWhere, visibleThreadWhere } from './visibility.js';
+import { visibleChatWhere, visibleThreadWhere, visitorIdOf } from './visibility.js';
 
 export interface SendChatInput {
   threadId: string;
@@ -80,7 +80,7 @@ export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat
           AND (NOT t.hidden OR t.author_id = a.id OR a.mod_plus)
           AND CASE WHEN a.kind = 'VISITOR'
             -- A visitor posts only to their own conversations, whatever channels they were added to.
-            THEN EXISTS (SELECT 1 FROM conversation cv WHERE cv.thread_id = t.id AND cv.visitor_id = a.id)
+            THEN EXISTS (SELECT 1 FROM conversation cv WHERE cv.thread_id = t.id AND cv.visitor_id = a.id AND cv.status <> 'CLOSED')
             ELSE EXISTS (
               SELECT 1 FROM thread_channel tc
               JOIN channel c ON c.id = tc.channel_id AND c.deleted_at IS NULL
@@ -134,7 +134,10 @@ export async function sendChat(ctx: Context, input: SendChatInput): Promise<Chat
   const row = rows[0];
   if (!row) throw await whyNotSent(ctx, threadId, replyToId, internal);
   publishEvents(ctx, [{ threadId, appId: row.app_id, seq: Number(row.event_seq), type: 'chat.added', internal, byVisitor: visitor }]);
-  if (visitor && row.conversation_status === 'RESOLVED') await reopenConversation(ctx, threadId);
+  if (visitor && (row.conversation_status === 'RESOLVED' || row.conversation_status === 'PENDING')) {
+    // The chat is stored and acknowledged whatever happens here: a failed reopen is logged, not the send's error.
+    await reopenConversation(ctx, threadId).catch((err: unknown) => ctx.deps.log.error({ err, threadId }, 'reopening a conversation failed'));
+  }
   return chatFromRow(row);
 }
 
@@ -150,7 +153,7 @@ async function storedRetry(ctx: Context, threadId: string, authorId: string, cli
 async function whyNotSent(ctx: Context, threadId: string, replyToId: string | null, internal: boolean): Promise<Error> {
   const thread = await ctx.prisma.thread.findFirst({
     where: { id: threadId, ...visibleThreadWhere(ctx.viewer) },
-    select: { id: true, conversation: { select: { threadId: true } } },
+    select: { id: true, conversation: { select: { status: true } } },
   });
   if (!thread) return new NotFoundError('Thread not found');
   if (replyToId) {
@@ -158,5 +161,8 @@ async function whyNotSent(ctx: Context, threadId: string, replyToId: string | nu
     if (!reply) return new NotFoundError('The chat replied to is not in this thread');
   }
   if (internal && !thread.conversation) return ValidationError.field(['internal'], 'Internal notes are only for support conversations');
+  if (thread.conversation?.status === 'CLOSED' && visitorIdOf(ctx.viewer)) {
+    return new ConflictError('This conversation is closed; start a new one with startConversation');
+  }
   return new ForbiddenError('Join a channel of this thread to post in it');
 }

@@ -80,11 +80,15 @@ export async function assignConversation(ctx: Context, threadId: string, assigne
   );
 }
 
-/** A visitor's chat reopens a RESOLVED conversation (called after the chat is stored). */
+/**
+ * A visitor's chat puts a RESOLVED conversation (reopened) or a PENDING one (the visitor answered) back to OPEN.
+ * Called after the chat is stored, in its own transaction: between the two, streams may see the chat before the
+ * status change. CLOSED conversations take no visitor chats (sendChat refuses them).
+ */
 export async function reopenConversation(ctx: Context, threadId: string): Promise<void> {
   await changeConversation(ctx, threadId, (current) =>
-    current.status === 'RESOLVED'
-      ? { data: { status: 'OPEN' }, event: 'conversation.status_changed', payload: { status: 'OPEN', previousStatus: 'RESOLVED' } }
+    current.status === 'RESOLVED' || current.status === 'PENDING'
+      ? { data: { status: 'OPEN' }, event: 'conversation.status_changed', payload: { status: 'OPEN', previousStatus: current.status } }
       : null,
   );
 }

@@ -54,6 +54,7 @@ export async function createWebhook(ctx: Context, input: CreateWebhookInput): Pr
   const webhook = await ctx.prisma.webhook.create({
     data: { id: newId('whk'), appId, url: input.url, events: wireTypes(input.events), secret },
   });
+  wakeWebhooks(ctx.deps, true);
   return { webhook, secret };
 }
 
@@ -68,7 +69,9 @@ export async function updateWebhook(
   if (input.events != null) data.events = wireTypes(input.events);
   if (input.enabled != null) data.enabled = input.enabled;
   if (Object.keys(data).length === 0) return webhook;
-  return ctx.prisma.webhook.update({ where: { id: webhook.id }, data: { ...data, updatedAt: new Date() } });
+  const updated = await ctx.prisma.webhook.update({ where: { id: webhook.id }, data: { ...data, updatedAt: new Date() } });
+  if (updated.enabled) wakeWebhooks(ctx.deps, true);
+  return updated;
 }
 
 /** Deletes a webhook with its delivery history; attempts in flight finish but are not recorded. */
@@ -127,6 +130,6 @@ export async function replayWebhook(ctx: Context, input: { id: string; after?: s
   const queued = await ctx.prisma.$executeRaw`
     UPDATE webhook_delivery SET status = 'PENDING', attempts = 0, next_attempt_at = now(), locked_until = NULL, last_error = NULL
     WHERE webhook_id = ${webhook.id} AND id > ${after}`;
-  if (queued) wakeWebhooks(ctx.deps);
+  if (queued) wakeWebhooks(ctx.deps, true);
   return queued;
 }

@@ -21,9 +21,15 @@ export interface WebhookWorkerDeps {
 /** Workers by the deps object of their server, so publishEvents can wake its own process's worker. */
 const workers = new WeakMap<object, WebhookWorker>();
 
-/** Wakes the webhook worker of the server these deps belong to (a no-op when none runs). */
-export function wakeWebhooks(deps: object): void {
-  workers.get(deps)?.wake();
+/** How often an idle worker (no enabled webhook anywhere) looks again; a webhook made elsewhere is seen this late. */
+const IDLE_RECHECK_MS = 5_000;
+
+/**
+ * Wakes the webhook worker of the server these deps belong to (a no-op when none runs). `changed`: a webhook was
+ * created, enabled or replayed here, so an idle worker becomes active at once.
+ */
+export function wakeWebhooks(deps: object, changed = false): void {
+  workers.get(deps)?.wake(changed);
 }
 
 export class WebhookWorker {
@@ -45,9 +51,19 @@ export class WebhookWorker {
     this.schedule(0);
   }
 
+  /**
+   * Whether any enabled webhook exists (in any app), as last checked at `checkedAt`. While there is none, sends do
+   * not wake the worker and rounds do nothing but look again every IDLE_RECHECK_MS: apps without webhooks pay
+   * nothing per chat. Nothing is lost meanwhile, since fan-out reads the event log from its cursor.
+   */
+  private active = true;
+  private checkedAt = 0;
+
   /** Runs a round as soon as possible (coalesced: a wake during a round runs one more round after it). */
-  wake(): void {
+  wake(changed = false): void {
     if (this.stopped) return;
+    if (changed) this.checkedAt = 0;
+    else if (!this.active) return;
     if (this.round) this.again = true;
     else this.schedule(0);
   }
@@ -98,6 +114,11 @@ export class WebhookWorker {
 
   private async work(): Promise<void> {
     const { prisma } = this.deps;
+    if (Date.now() - this.checkedAt >= IDLE_RECHECK_MS) {
+      this.active = (await prisma.webhook.count({ where: { enabled: true }, take: 1 })) > 0;
+      this.checkedAt = Date.now();
+    }
+    if (!this.active) return;
     if (await hasNewEvents(prisma)) {
       for (let i = 0; i < MAX_BATCHES_PER_ROUND && !this.stopped; i++) {
         const { events } = await fanOutBatch(prisma);
